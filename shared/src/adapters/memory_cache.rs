@@ -1,0 +1,112 @@
+//! In-memory cache: the embedded default for local runs and a warm Lambda's own memory.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::activity::ContactRef;
+use crate::clock::{Clock, SystemClock};
+use crate::phone::PhoneNumber;
+use crate::ports::cache::{Cache, CacheError, ManagerRoute, expiry, keys};
+
+#[derive(Debug, Clone)]
+enum Entry {
+    Contact(ContactRef),
+    Route(ManagerRoute),
+}
+
+pub struct MemoryCache {
+    entries: Mutex<HashMap<String, (Entry, i64)>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for MemoryCache {
+    fn default() -> Self {
+        Self::with_clock(Arc::new(SystemClock))
+    }
+}
+
+impl MemoryCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            clock,
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<Entry> {
+        let now = self.clock.now_epoch_secs();
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        match entries.get(key) {
+            Some((entry, expires_at)) if *expires_at > now => Some(entry.clone()),
+            Some(_) => {
+                entries.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn put(&self, key: String, entry: Entry, ttl: Duration) {
+        let expires_at = expiry(self.clock.now_epoch_secs(), ttl);
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, (entry, expires_at));
+    }
+}
+
+#[async_trait]
+impl Cache for MemoryCache {
+    async fn contact(&self, phone: &PhoneNumber) -> Result<Option<ContactRef>, CacheError> {
+        Ok(match self.get(&keys::contact(phone)) {
+            Some(Entry::Contact(contact)) => Some(contact),
+            _ => None,
+        })
+    }
+
+    async fn put_contact(
+        &self,
+        phone: &PhoneNumber,
+        contact: &ContactRef,
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        self.put(keys::contact(phone), Entry::Contact(contact.clone()), ttl);
+        Ok(())
+    }
+
+    async fn forget_contact(&self, phone: &PhoneNumber) -> Result<(), CacheError> {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&keys::contact(phone));
+        Ok(())
+    }
+
+    async fn manager_route(&self, crm_user_id: &str) -> Result<Option<ManagerRoute>, CacheError> {
+        Ok(match self.get(&keys::manager_route(crm_user_id)) {
+            Some(Entry::Route(route)) => Some(route),
+            _ => None,
+        })
+    }
+
+    async fn put_manager_route(
+        &self,
+        crm_user_id: &str,
+        route: &ManagerRoute,
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        self.put(
+            keys::manager_route(crm_user_id),
+            Entry::Route(route.clone()),
+            ttl,
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,7 @@
+//! Adapters: the ports implemented over real services.
+
+pub mod dynamodb_cache;
+pub mod memory_cache;
+
+pub use dynamodb_cache::DynamoDbCache;
+pub use memory_cache::MemoryCache;

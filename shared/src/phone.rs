@@ -1,0 +1,206 @@
+//! Phone numbers: one normal form (E.164) for everything the bridge stores, sends or compares.
+//!
+//! CRMs and Ringostat write the same number in many shapes (`0501234567`, `380501234567`,
+//! `+38 (050) 123-45-67`, `8 050 123 45 67`); comparing anything but the normal form creates
+//! duplicate contacts, the most common bug of telephony integrations.
+
+use std::fmt;
+use std::str::FromStr;
+
+use phonenumber::Mode;
+use phonenumber::country::Id as Country;
+
+/// The region assumed for numbers written without a country code. Ringostat is a Ukrainian PBX.
+pub const DEFAULT_REGION: Country = Country::UA;
+
+/// A phone number in E.164 form (`+380501234567`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PhoneNumber {
+    e164: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    #[error("is empty")]
+    Empty,
+    #[error("is not a phone number")]
+    NotANumber,
+    #[error("is not a valid phone number")]
+    Invalid,
+}
+
+impl PhoneNumber {
+    /// Parses a number in any common notation, assuming Ukraine when no country code is given.
+    pub fn parse(raw: &str) -> Result<Self, PhoneError> {
+        Self::parse_in(raw, DEFAULT_REGION)
+    }
+
+    /// Parses a number, assuming `region` when no country code is given.
+    pub fn parse_in(raw: &str, region: Country) -> Result<Self, PhoneError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(PhoneError::Empty);
+        }
+        // Letters mean a SIP login or a name, never a number; libphonenumber would read
+        // vanity letters (1-800-FLOWERS) as digits, which is wrong here.
+        if raw.chars().any(|c| c.is_alphabetic()) {
+            return Err(PhoneError::NotANumber);
+        }
+        let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() < 5 {
+            return Err(PhoneError::NotANumber);
+        }
+        let candidate = if raw.starts_with('+') || raw.starts_with("00") {
+            raw.to_owned()
+        } else if region == Country::UA {
+            ukrainian_candidate(&digits)
+        } else {
+            raw.to_owned()
+        };
+        let parsed =
+            phonenumber::parse(Some(region), &candidate).map_err(|_| PhoneError::NotANumber)?;
+        if !phonenumber::is_valid(&parsed) {
+            return Err(PhoneError::Invalid);
+        }
+        Ok(Self {
+            e164: parsed.format().mode(Mode::E164).to_string(),
+        })
+    }
+
+    /// `+380501234567`
+    pub fn e164(&self) -> &str {
+        &self.e164
+    }
+
+    /// `380501234567`: the key for lookups and dedup (no `+`, which breaks URLs and CRM keys).
+    pub fn digits(&self) -> &str {
+        &self.e164[1..]
+    }
+
+    /// `+38050***4567`-style masking for logs: only the last four digits are kept.
+    pub fn masked(&self) -> String {
+        mask_phone(&self.e164)
+    }
+}
+
+/// Ukrainian numbers reach us with the trunk prefix of the Soviet plan (`8 050…`), with the
+/// country code but no `+` (`380…`, Ringostat's own format) or nationally (`050…`). libphonenumber
+/// handles the last two only partly, so put every shape into `+380…` first.
+fn ukrainian_candidate(digits: &str) -> String {
+    match digits.len() {
+        // 380 50 123 45 67
+        12 if digits.starts_with("380") => format!("+{digits}"),
+        // 8 050 123 45 67
+        11 if digits.starts_with("80") => format!("+38{}", &digits[1..]),
+        // 80 50 123 45 67 (old "80" prefix without the 0 of the operator code is rare; keep as is)
+        // 050 123 45 67
+        10 if digits.starts_with('0') => format!("+38{digits}"),
+        // 50 123 45 67
+        9 => format!("+380{digits}"),
+        _ => digits.to_owned(),
+    }
+}
+
+/// Masks every digit of `text` but the last four, so logs can tell calls apart without
+/// holding personal data. Non-digits are kept so the shape stays readable.
+pub fn mask_phone(text: &str) -> String {
+    let total = text.chars().filter(char::is_ascii_digit).count();
+    let keep_from = total.saturating_sub(4);
+    let mut seen = 0;
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                seen += 1;
+                if seen > keep_from { c } else { '*' }
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+impl fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.e164)
+    }
+}
+
+impl FromStr for PhoneNumber {
+    type Err = PhoneError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl serde::Serialize for PhoneNumber {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.e164)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PhoneNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_ukrainian_notation_becomes_the_same_e164_number() {
+        for raw in [
+            "0501234567",
+            "380501234567",
+            "+380501234567",
+            "+38 (050) 123-45-67",
+            "8 050 123 45 67",
+            "80501234567",
+            "00380501234567",
+            "501234567",
+            " 050-123-45-67 ",
+        ] {
+            let phone = PhoneNumber::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert_eq!(phone.e164(), "+380501234567", "{raw}");
+            assert_eq!(phone.digits(), "380501234567", "{raw}");
+        }
+    }
+
+    #[test]
+    fn kyiv_landline_and_foreign_numbers_keep_their_country() {
+        assert_eq!(
+            PhoneNumber::parse("380441112233").unwrap().e164(),
+            "+380441112233"
+        );
+        assert_eq!(
+            PhoneNumber::parse("+48 22 123 45 67").unwrap().e164(),
+            "+48221234567"
+        );
+        assert_eq!(
+            PhoneNumber::parse("+1 (202) 555-0143").unwrap().e164(),
+            "+12025550143"
+        );
+    }
+
+    #[test]
+    fn sip_logins_names_and_garbage_are_not_numbers() {
+        assert_eq!(
+            PhoneNumber::parse("itrixcom_Kontakt"),
+            Err(PhoneError::NotANumber)
+        );
+        assert_eq!(PhoneNumber::parse(""), Err(PhoneError::Empty));
+        assert_eq!(PhoneNumber::parse("   "), Err(PhoneError::Empty));
+        assert_eq!(PhoneNumber::parse("-1"), Err(PhoneError::NotANumber));
+        assert_eq!(PhoneNumber::parse("12"), Err(PhoneError::NotANumber));
+        assert!(PhoneNumber::parse("0001112223334445556667").is_err());
+    }
+
+    #[test]
+    fn masking_keeps_only_the_last_four_digits() {
+        let phone = PhoneNumber::parse("0501234567").unwrap();
+        assert_eq!(phone.masked(), "+********4567");
+        assert_eq!(mask_phone("050 12"), "*50 12");
+    }
+}

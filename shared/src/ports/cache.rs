@@ -1,0 +1,86 @@
+//! The cache port: what the bridge remembers between calls so it can answer without the CRM.
+//!
+//! Two kinds of entry, both with an expiry:
+//! - phone → contact: the contact a number belongs to (CRM id, name, owner, card URL);
+//! - CRM user → manager route: where smart forwarding sends that user's clients.
+//!
+//! A cache is only ever an optimisation: every caller must work when it misses or fails.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::activity::ContactRef;
+use crate::phone::PhoneNumber;
+
+/// Where Ringostat should ring a manager: the answer of the webhook number.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum ManagerRoute {
+    /// A Ringostat SIP account login (`mycompanycom_ivan`); smart forwarding needs SIP.
+    SipLogin(String),
+    /// A phone number in E.164.
+    Number(PhoneNumber),
+}
+
+impl ManagerRoute {
+    /// The value Ringostat expects: the SIP login, or the number as digits (`380…`).
+    pub fn destination(&self) -> &str {
+        match self {
+            Self::SipLogin(login) => login,
+            Self::Number(number) => number.digits(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// The store could not be reached or refused the request.
+    #[error("cache unavailable: {0}")]
+    Unavailable(String),
+    /// The store answered with an entry this version cannot read.
+    #[error("cache entry `{key}` is malformed: {reason}")]
+    Malformed { key: String, reason: String },
+}
+
+#[async_trait]
+pub trait Cache: Send + Sync {
+    async fn contact(&self, phone: &PhoneNumber) -> Result<Option<ContactRef>, CacheError>;
+
+    async fn put_contact(
+        &self,
+        phone: &PhoneNumber,
+        contact: &ContactRef,
+        ttl: Duration,
+    ) -> Result<(), CacheError>;
+
+    /// Drops a phone → contact entry (the contact was merged, deleted or re-assigned).
+    async fn forget_contact(&self, phone: &PhoneNumber) -> Result<(), CacheError>;
+
+    async fn manager_route(&self, crm_user_id: &str) -> Result<Option<ManagerRoute>, CacheError>;
+
+    async fn put_manager_route(
+        &self,
+        crm_user_id: &str,
+        route: &ManagerRoute,
+        ttl: Duration,
+    ) -> Result<(), CacheError>;
+}
+
+/// Keys shared by every adapter, so an entry has one name wherever it is stored.
+pub mod keys {
+    use crate::phone::PhoneNumber;
+
+    pub fn contact(phone: &PhoneNumber) -> String {
+        format!("contact#{}", phone.digits())
+    }
+
+    pub fn manager_route(crm_user_id: &str) -> String {
+        format!("route#{crm_user_id}")
+    }
+}
+
+/// Epoch second at which an entry written `now` with `ttl` expires.
+pub fn expiry(now_epoch_secs: i64, ttl: Duration) -> i64 {
+    now_epoch_secs.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,5 @@
+//! Ports: what the core needs from the outside world, as traits.
+
+pub mod cache;
+
+pub use cache::{Cache, CacheError, ManagerRoute};
