@@ -1,1 +1,50 @@
+//! Shared helpers of the integration tests: real services on loopback, never stand-ins.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::{Credentials, Region};
+
+/// Environment variable with the loopback DynamoDB endpoint (a moto server) that the test
+/// command starts.
+pub const DYNAMODB_ENDPOINT_VAR: &str = "BRIDGE_TEST_DYNAMODB_ENDPOINT";
+
+/// The moto endpoint, or a panic that says how to get one.
+pub fn dynamodb_endpoint() -> String {
+    match std::env::var(DYNAMODB_ENDPOINT_VAR) {
+        Ok(url) if url.starts_with("http://127.0.0.1:") || url.starts_with("http://localhost:") => {
+            url
+        }
+        Ok(url) => panic!("{DYNAMODB_ENDPOINT_VAR}={url} is not a loopback URL"),
+        Err(_) => panic!(
+            "{DYNAMODB_ENDPOINT_VAR} is not set: run the tests with `scripts/test`, which starts a \
+             moto DynamoDB server on loopback"
+        ),
+    }
+}
+
+/// A DynamoDB client for the loopback endpoint, with dummy credentials: the SDK must never go
+/// looking for real ones (it would call the instance metadata service).
+pub fn dynamodb_client(endpoint: &str) -> Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version_latest()
+        .region(Region::new("eu-central-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "bridge-tests"))
+        .endpoint_url(endpoint)
+        .build();
+    Client::from_conf(config)
+}
+
+/// A table name no other test uses, so tests run in parallel without resetting moto.
+pub fn unique_table_name(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}

@@ -1,0 +1,220 @@
+//! One behavioural suite for the cache port, run against every adapter: the in-memory cache
+//! and DynamoDB (a real DynamoDB API: moto on loopback, started by `scripts/test`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bridge_core::adapters::{DynamoDbCache, MemoryCache};
+use bridge_core::clock::ManualClock;
+use bridge_core::ports::{Cache, ManagerRoute};
+use bridge_core::{ContactRef, PhoneNumber};
+
+const START: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn phone(raw: &str) -> PhoneNumber {
+    PhoneNumber::parse(raw).expect("test numbers are valid")
+}
+
+fn olena_contact() -> ContactRef {
+    ContactRef {
+        id: "rec-olena".into(),
+        name: Some("Олена Коваль".into()),
+        owner_id: Some("user-ivan".into()),
+        card_url: Some("https://nethunt.com/app/records/rec-olena".into()),
+    }
+}
+
+async fn contact_round_trip_under_every_notation(cache: &dyn Cache) {
+    let contact = olena_contact();
+    cache
+        .put_contact(&phone("+380501234567"), &contact, HOUR)
+        .await
+        .unwrap();
+    for notation in ["0501234567", "380501234567", "8 050 123 45 67"] {
+        assert_eq!(
+            cache.contact(&phone(notation)).await.unwrap(),
+            Some(contact.clone()),
+            "{notation}"
+        );
+    }
+    assert_eq!(cache.contact(&phone("0671112233")).await.unwrap(), None);
+}
+
+async fn contact_without_optional_fields(cache: &dyn Cache) {
+    let bare = ContactRef {
+        id: "rec-new".into(),
+        name: None,
+        owner_id: None,
+        card_url: None,
+    };
+    cache
+        .put_contact(&phone("0931112233"), &bare, HOUR)
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.contact(&phone("0931112233")).await.unwrap(),
+        Some(bare)
+    );
+}
+
+async fn newer_contact_replaces_older(cache: &dyn Cache) {
+    let number = phone("0661112233");
+    cache
+        .put_contact(&number, &olena_contact(), HOUR)
+        .await
+        .unwrap();
+    let reassigned = ContactRef {
+        owner_id: Some("user-maria".into()),
+        ..olena_contact()
+    };
+    cache.put_contact(&number, &reassigned, HOUR).await.unwrap();
+    assert_eq!(cache.contact(&number).await.unwrap(), Some(reassigned));
+}
+
+async fn forgotten_contact_is_gone(cache: &dyn Cache) {
+    let number = phone("0501234567");
+    cache
+        .put_contact(&number, &olena_contact(), HOUR)
+        .await
+        .unwrap();
+    cache.forget_contact(&number).await.unwrap();
+    assert_eq!(cache.contact(&number).await.unwrap(), None);
+    // Forgetting what is not there is not an error.
+    cache.forget_contact(&number).await.unwrap();
+}
+
+async fn entries_expire_on_read(cache: &dyn Cache, clock: &ManualClock) {
+    let number = phone("0501234567");
+    cache
+        .put_contact(&number, &olena_contact(), HOUR)
+        .await
+        .unwrap();
+    cache
+        .put_manager_route(
+            "user-ivan",
+            &ManagerRoute::SipLogin("acme_ivan".into()),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    clock.advance(59);
+    assert!(cache.manager_route("user-ivan").await.unwrap().is_some());
+    clock.advance(1);
+    assert_eq!(
+        cache.manager_route("user-ivan").await.unwrap(),
+        None,
+        "route expired at 60 s"
+    );
+    assert!(
+        cache.contact(&number).await.unwrap().is_some(),
+        "contact lives for an hour"
+    );
+    clock.advance(3600);
+    assert_eq!(
+        cache.contact(&number).await.unwrap(),
+        None,
+        "contact expired after an hour"
+    );
+}
+
+async fn manager_routes_keep_their_kind(cache: &dyn Cache) {
+    let sip = ManagerRoute::SipLogin("acmecom_ivan".into());
+    let number = ManagerRoute::Number(phone("0671112233"));
+    cache
+        .put_manager_route("user-ivan", &sip, HOUR)
+        .await
+        .unwrap();
+    cache
+        .put_manager_route("user-maria", &number, HOUR)
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.manager_route("user-ivan").await.unwrap(),
+        Some(sip.clone())
+    );
+    assert_eq!(
+        cache.manager_route("user-maria").await.unwrap(),
+        Some(number.clone())
+    );
+    assert_eq!(sip.destination(), "acmecom_ivan");
+    assert_eq!(number.destination(), "380671112233");
+    assert_eq!(cache.manager_route("user-unknown").await.unwrap(), None);
+}
+
+async fn contacts_and_routes_do_not_collide(cache: &dyn Cache) {
+    // A CRM user id made of digits must not read a contact entry, and the other way round.
+    cache
+        .put_contact(&phone("+380501234567"), &olena_contact(), HOUR)
+        .await
+        .unwrap();
+    assert_eq!(cache.manager_route("380501234567").await.unwrap(), None);
+    cache
+        .put_manager_route(
+            "380671112233",
+            &ManagerRoute::SipLogin("acme_x".into()),
+            HOUR,
+        )
+        .await
+        .unwrap();
+    assert_eq!(cache.contact(&phone("+380671112233")).await.unwrap(), None);
+}
+
+async fn memory_cache(clock: Arc<ManualClock>) -> MemoryCache {
+    MemoryCache::with_clock(clock)
+}
+
+async fn dynamodb_cache(clock: Arc<ManualClock>) -> DynamoDbCache {
+    let client = bridge_tests::dynamodb_client(&bridge_tests::dynamodb_endpoint());
+    let table = bridge_tests::unique_table_name("cache");
+    DynamoDbCache::create_table(&client, &table)
+        .await
+        .expect("moto creates the table");
+    DynamoDbCache::with_clock(client, table, clock)
+}
+
+macro_rules! suite {
+    ($adapter:ident) => {
+        mod $adapter {
+            use super::*;
+
+            async fn fresh() -> (Box<dyn Cache>, Arc<ManualClock>) {
+                let clock = Arc::new(ManualClock::starting_at(START));
+                (Box::new(super::$adapter(clock.clone()).await), clock)
+            }
+
+            #[tokio::test]
+            async fn contact_round_trip_under_every_notation() {
+                super::contact_round_trip_under_every_notation(&*fresh().await.0).await;
+            }
+            #[tokio::test]
+            async fn contact_without_optional_fields() {
+                super::contact_without_optional_fields(&*fresh().await.0).await;
+            }
+            #[tokio::test]
+            async fn newer_contact_replaces_older() {
+                super::newer_contact_replaces_older(&*fresh().await.0).await;
+            }
+            #[tokio::test]
+            async fn forgotten_contact_is_gone() {
+                super::forgotten_contact_is_gone(&*fresh().await.0).await;
+            }
+            #[tokio::test]
+            async fn entries_expire_on_read() {
+                let (cache, clock) = fresh().await;
+                super::entries_expire_on_read(&*cache, &clock).await;
+            }
+            #[tokio::test]
+            async fn manager_routes_keep_their_kind() {
+                super::manager_routes_keep_their_kind(&*fresh().await.0).await;
+            }
+            #[tokio::test]
+            async fn contacts_and_routes_do_not_collide() {
+                super::contacts_and_routes_do_not_collide(&*fresh().await.0).await;
+            }
+        }
+    };
+}
+
+suite!(memory_cache);
+suite!(dynamodb_cache);
