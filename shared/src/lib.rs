@@ -10,6 +10,7 @@ pub mod clock;
 pub mod phone;
 pub mod ports;
 pub mod ringostat;
+pub mod staff;
 
 pub use activity::{
     CallActivity, ContactRef, CrmUser, Language, Party, ResolvedContact, call_activity,

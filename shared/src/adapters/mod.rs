@@ -1,6 +1,7 @@
 //! Adapters: the ports implemented over real services.
 
 pub mod dynamodb_cache;
+pub mod http;
 pub mod memory_cache;
 
 pub use dynamodb_cache::DynamoDbCache;

@@ -1,5 +1,7 @@
 //! Ports: what the core needs from the outside world, as traits.
 
 pub mod cache;
+pub mod crm;
 
 pub use cache::{Cache, CacheError, ManagerRoute};
+pub use crm::{Crm, CrmError, CrmKind, DealRef, LoggedCall, NewDeal};

@@ -1,0 +1,216 @@
+//! Who is who: the CRM user behind each Ringostat employee, and where to ring them.
+//!
+//! Neither CRM knows Ringostat employee ids or SIP logins, so the mapping is configuration:
+//! a JSON list, one entry per manager.
+//!
+//! ```json
+//! [{"crm_user_id": "olena@acme.ua", "name": "Олена Петренко", "ringostat_employee_id": "111",
+//!   "email": "olena@acme.ua", "sip_login": "acmeua_olena", "forward_to": "acmeua_olena"}]
+//! ```
+
+use serde::Deserialize;
+
+use crate::activity::CrmUser;
+use crate::phone::PhoneNumber;
+use crate::ports::cache::ManagerRoute;
+use crate::ringostat::Employee;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffMember {
+    pub crm_user: CrmUser,
+    pub ringostat_employee_id: Option<String>,
+    pub email: Option<String>,
+    pub sip_login: Option<String>,
+    /// Where smart forwarding rings this manager.
+    pub route: Option<ManagerRoute>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Staff {
+    members: Vec<StaffMember>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StaffError {
+    #[error("staff list is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("staff entry {index}: `crm_user_id` is empty")]
+    EmptyUserId { index: usize },
+    #[error("staff entry {index}: CRM user `{id}` is listed twice")]
+    Duplicate { index: usize, id: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMember {
+    crm_user_id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    ringostat_employee_id: Option<serde_json::Value>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    sip_login: Option<String>,
+    /// A SIP login or a phone number; defaults to the SIP login.
+    #[serde(default)]
+    forward_to: Option<String>,
+}
+
+impl Staff {
+    pub fn new(members: Vec<StaffMember>) -> Self {
+        Self { members }
+    }
+
+    /// Parses the JSON list (empty text means nobody is mapped).
+    pub fn from_json(text: &str) -> Result<Self, StaffError> {
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        let raw: Vec<RawMember> = serde_json::from_str(text)?;
+        let mut members: Vec<StaffMember> = Vec::with_capacity(raw.len());
+        for (index, entry) in raw.into_iter().enumerate() {
+            let id = entry.crm_user_id.trim().to_owned();
+            if id.is_empty() {
+                return Err(StaffError::EmptyUserId { index });
+            }
+            if members.iter().any(|m| m.crm_user.id == id) {
+                return Err(StaffError::Duplicate { index, id });
+            }
+            let sip_login = non_empty(entry.sip_login);
+            let route = non_empty(entry.forward_to)
+                .or_else(|| sip_login.clone())
+                .map(|target| match PhoneNumber::parse(&target) {
+                    Ok(number) => ManagerRoute::Number(number),
+                    Err(_) => ManagerRoute::SipLogin(target),
+                });
+            members.push(StaffMember {
+                crm_user: CrmUser {
+                    id,
+                    name: non_empty(entry.name),
+                },
+                ringostat_employee_id: entry.ringostat_employee_id.and_then(|v| match v {
+                    serde_json::Value::String(s) => non_empty(Some(s)),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                }),
+                email: non_empty(entry.email),
+                sip_login,
+                route,
+            });
+        }
+        Ok(Self { members })
+    }
+
+    pub fn members(&self) -> &[StaffMember] {
+        &self.members
+    }
+
+    /// The CRM user behind a Ringostat employee: by employee id, then e-mail, then SIP login.
+    pub fn crm_user_for(&self, employee: &Employee) -> Option<&CrmUser> {
+        let by_id = employee.id.as_deref().and_then(|id| {
+            self.members
+                .iter()
+                .find(|m| m.ringostat_employee_id.as_deref() == Some(id))
+        });
+        let by_email = || {
+            employee.email.as_deref().and_then(|email| {
+                self.members.iter().find(|m| {
+                    m.email
+                        .as_deref()
+                        .is_some_and(|e| e.eq_ignore_ascii_case(email))
+                })
+            })
+        };
+        let by_sip = || {
+            employee.sip_login.as_deref().and_then(|login| {
+                self.members
+                    .iter()
+                    .find(|m| m.sip_login.as_deref() == Some(login))
+            })
+        };
+        by_id.or_else(by_email).or_else(by_sip).map(|m| &m.crm_user)
+    }
+
+    /// The member for a CRM user id (compared case-insensitively: NetHunt ids are e-mails).
+    pub fn member(&self, crm_user_id: &str) -> Option<&StaffMember> {
+        self.members
+            .iter()
+            .find(|m| m.crm_user.id.eq_ignore_ascii_case(crm_user_id))
+    }
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STAFF: &str = r#"[
+        {"crm_user_id": "olena@acme.ua", "name": "Олена", "ringostat_employee_id": 111,
+         "email": "olena@acme.ua", "sip_login": "acmeua_olena"},
+        {"crm_user_id": "9a1b0000-0000-0000-0000-000000000002", "email": "ivan@acme.ua",
+         "forward_to": "+380671112233"}
+    ]"#;
+
+    #[test]
+    fn employees_map_by_id_then_email_then_sip_login() {
+        let staff = Staff::from_json(STAFF).unwrap();
+        let by_id = Employee {
+            id: Some("111".into()),
+            ..Employee::default()
+        };
+        assert_eq!(staff.crm_user_for(&by_id).unwrap().id, "olena@acme.ua");
+        let by_email = Employee {
+            email: Some("IVAN@acme.ua".into()),
+            ..Employee::default()
+        };
+        assert_eq!(
+            staff.crm_user_for(&by_email).unwrap().id,
+            "9a1b0000-0000-0000-0000-000000000002"
+        );
+        let by_sip = Employee {
+            sip_login: Some("acmeua_olena".into()),
+            ..Employee::default()
+        };
+        assert_eq!(staff.crm_user_for(&by_sip).unwrap().id, "olena@acme.ua");
+        assert!(staff.crm_user_for(&Employee::default()).is_none());
+    }
+
+    #[test]
+    fn forwarding_defaults_to_the_sip_login_and_accepts_numbers() {
+        let staff = Staff::from_json(STAFF).unwrap();
+        assert_eq!(
+            staff.member("OLENA@acme.ua").unwrap().route,
+            Some(ManagerRoute::SipLogin("acmeua_olena".into()))
+        );
+        assert_eq!(
+            staff
+                .member("9a1b0000-0000-0000-0000-000000000002")
+                .unwrap()
+                .route
+                .as_ref()
+                .map(ManagerRoute::destination),
+            Some("380671112233")
+        );
+    }
+
+    #[test]
+    fn bad_lists_are_refused_with_the_entry_named() {
+        assert!(matches!(
+            Staff::from_json(r#"[{"crm_user_id": " "}]"#),
+            Err(StaffError::EmptyUserId { index: 0 })
+        ));
+        assert!(matches!(
+            Staff::from_json(r#"[{"crm_user_id": "a"}, {"crm_user_id": "a"}]"#),
+            Err(StaffError::Duplicate { index: 1, .. })
+        ));
+        assert!(matches!(
+            Staff::from_json(r#"[{"crm_user_id": "a", "sip": "x"}]"#),
+            Err(StaffError::Json(_))
+        ));
+        assert!(Staff::from_json("").unwrap().members().is_empty());
+    }
+}
