@@ -1313,6 +1313,10 @@ calldate_cases! {
     calldate_epoch_seconds_string: "1736505296" => "2025-01-10T10:34:56Z";
     calldate_epoch_seconds_number: 1736505296_u64 => "2025-01-10T10:34:56Z";
     calldate_epoch_milliseconds: "1736505296000" => "2025-01-10T10:34:56Z";
+    calldate_with_space_and_basic_offset: "2025-01-10 12:34:56+0200" => "2025-01-10T10:34:56Z";
+    calldate_with_space_before_the_offset: "2025-01-10 12:34:56 +0200" => "2025-01-10T10:34:56Z";
+    calldate_iso_without_offset_is_kyiv_time: "2025-01-10T12:34:56" => "2025-01-10T10:34:56Z";
+    calldate_day_month_year_without_seconds: "10.01.2025 12:34" => "2025-01-10T10:34:00Z";
 }
 
 #[test]

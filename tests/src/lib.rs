@@ -48,3 +48,6 @@ pub fn unique_table_name(prefix: &str) -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+pub mod dataverse_env;
+pub mod nethunt_env;

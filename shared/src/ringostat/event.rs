@@ -375,7 +375,7 @@ impl CallEvent {
             field: client_field.canonical,
             hint: match direction {
                 Direction::Incoming => {
-                    "the client's number on an incoming call; also read from `callerId`, `caller_id`, `phone`"
+                    "the client's number on an incoming call; also read from `callerId`, `caller_id`, `phone`, `userfield`"
                 }
                 Direction::Outgoing => {
                     "the client's number on an outgoing call; also read from `callee`, `destination`"

@@ -25,7 +25,9 @@ macro_rules! first {
 
 field!(CALL_ID, "uniqueid", "call_id", "cdr_id");
 field!(CALL_DATE, "calldate", "call_date", "date");
-field!(CALLER, "caller", "callerId", "phone");
+// `userfield`: the client's number under the names the current cabinet suggests (reference §0,
+// §1.4 c).
+field!(CALLER, "caller", "callerId", "phone", "userfield");
 field!(DESTINATION, "dst", "callee", "destination");
 field!(CALL_TYPE, "call_type", "type");
 field!(DISPOSITION, "disposition", "call_status", "status");

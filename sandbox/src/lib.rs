@@ -1,0 +1,294 @@
+//! CRM sandbox: one HTTP server that speaks the NetHunt Integration API and the Dataverse Web
+//! API (with its OAuth2 token endpoint) as the reference documents describe them, quirks
+//! included, so that an adapter passing against it has a real chance against the real service.
+//!
+//! - NetHunt under `/api/v1/zapier/...` ([`nethunt`]).
+//! - Dataverse under `/api/data/v9.2/...` and the token endpoint `/{tenant}/oauth2/v2.0/token`
+//!   ([`dataverse`]).
+//! - Control routes under `/_sandbox/...`: the request log, fault injection, switches.
+//! - `/`: a read-only HTML page with everything both CRMs hold.
+//!
+//! Tests start it with [`Sandbox::start`] on an ephemeral loopback port; `crm-sandbox` runs it
+//! as a binary for local use.
+
+pub mod dataverse;
+pub mod nethunt;
+pub(crate) mod page;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+
+/// Credentials the sandbox accepts (the defaults of the bridge's local configuration).
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub nethunt_email: String,
+    pub nethunt_api_key: String,
+    pub dataverse_tenant: String,
+    pub dataverse_client_id: String,
+    pub dataverse_client_secret: String,
+}
+
+impl Default for Credentials {
+    fn default() -> Self {
+        Self {
+            nethunt_email: "bridge@example.com".into(),
+            nethunt_api_key: "sandbox-nethunt-key".into(),
+            dataverse_tenant: "sandbox-tenant".into(),
+            dataverse_client_id: "sandbox-client".into(),
+            dataverse_client_secret: "sandbox-secret".into(),
+        }
+    }
+}
+
+/// One request the sandbox received, for tests that count CRM calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoggedRequest {
+    pub method: String,
+    /// Path without the query string.
+    pub path: String,
+    /// Raw query string, percent-encoding kept.
+    pub query: Option<String>,
+    pub status: u16,
+}
+
+/// A failure to answer instead of the real response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// 429 with `Retry-After: <retry_after_secs>`.
+    Throttle { retry_after_secs: u64 },
+    /// A 5xx status (500, 502, 503, 504).
+    ServerError { status: u16 },
+}
+
+/// Everything the sandbox holds. Handlers lock it briefly.
+#[derive(Debug, Default)]
+pub struct SandboxState {
+    pub nethunt: nethunt::NetHuntState,
+    pub dataverse: dataverse::DataverseState,
+    pub requests: Vec<LoggedRequest>,
+    /// Faults answered to the next requests, one each, in order (control routes excluded).
+    pub faults: VecDeque<Fault>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub shared: Arc<Mutex<SandboxState>>,
+    pub credentials: Arc<Credentials>,
+}
+
+impl AppState {
+    pub fn lock(&self) -> MutexGuard<'_, SandboxState> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A running sandbox.
+pub struct Sandbox {
+    pub addr: SocketAddr,
+    state: AppState,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// Starts on an ephemeral port of 127.0.0.1 with the default credentials.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::start_on(
+            "127.0.0.1:0".parse().expect("valid address"),
+            Credentials::default(),
+        )
+        .await
+    }
+
+    pub async fn start_on(addr: SocketAddr, credentials: Credentials) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let state = AppState {
+            shared: Arc::new(Mutex::new(SandboxState::default())),
+            credentials: Arc::new(credentials),
+        };
+        let app = router(state.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self {
+            addr,
+            state,
+            server,
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The NetHunt Integration API base, as the adapter's configuration wants it.
+    pub fn nethunt_base_url(&self) -> String {
+        format!("{}/api/v1/zapier", self.base_url())
+    }
+
+    /// The Dataverse environment URL (the adapter appends `/api/data/v9.2`).
+    pub fn dataverse_url(&self) -> String {
+        self.base_url()
+    }
+
+    /// The Entra token authority (the adapter appends `/{tenant}/oauth2/v2.0/token`).
+    pub fn authority_url(&self) -> String {
+        self.base_url()
+    }
+
+    pub fn credentials(&self) -> Credentials {
+        (*self.state.credentials).clone()
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, SandboxState> {
+        self.state.lock()
+    }
+
+    /// Every CRM request so far (control routes and the page excluded).
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.state.lock().requests.clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.state.lock().requests.clear();
+    }
+
+    /// Answers the next `count` CRM requests with `fault`.
+    pub fn inject(&self, fault: Fault, count: usize) {
+        let mut state = self.state.lock();
+        state.faults.extend(std::iter::repeat_n(fault, count));
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// The whole application: CRM routes behind the request log and fault injection, plus the
+/// control routes and the page.
+pub fn router(state: AppState) -> Router {
+    let crm = Router::new()
+        .merge(nethunt::routes())
+        .merge(dataverse::routes())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            log_and_inject,
+        ));
+    Router::new()
+        .route("/", get(page::index))
+        .route("/_sandbox/requests", get(requests).delete(clear_requests))
+        .route("/_sandbox/faults", post(push_faults))
+        .route(
+            "/_sandbox/nethunt/not-found-as-404",
+            post(nethunt::set_not_found_404),
+        )
+        .merge(crm)
+        .with_state(state)
+}
+
+async fn log_and_inject(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().map(str::to_owned);
+    let fault = state.lock().faults.pop_front();
+    let response = match fault {
+        Some(Fault::Throttle { retry_after_secs }) => {
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                axum::Json(serde_json::json!({"error": {
+                    "code": "0x80072322",
+                    "message": "Number of requests exceeded the limit of 6000 over time window of 300 seconds."
+                }})),
+            )
+                .into_response();
+            response.headers_mut().insert(
+                "retry-after",
+                HeaderValue::from_str(&retry_after_secs.to_string()).expect("digits"),
+            );
+            response
+        }
+        Some(Fault::ServerError { status }) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            "sandbox: injected server error",
+        )
+            .into_response(),
+        None => next.run(request).await,
+    };
+    state.lock().requests.push(LoggedRequest {
+        method,
+        path,
+        query,
+        status: response.status().as_u16(),
+    });
+    response
+}
+
+async fn requests(State(state): State<AppState>) -> axum::Json<Vec<LoggedRequest>> {
+    axum::Json(state.lock().requests.clone())
+}
+
+async fn clear_requests(State(state): State<AppState>) -> StatusCode {
+    state.lock().requests.clear();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct FaultRequest {
+    fault: Fault,
+    #[serde(default = "one")]
+    count: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+async fn push_faults(
+    State(state): State<AppState>,
+    axum::Json(request): axum::Json<FaultRequest>,
+) -> StatusCode {
+    let mut state = state.lock();
+    state
+        .faults
+        .extend(std::iter::repeat_n(request.fault, request.count.min(1000)));
+    StatusCode::NO_CONTENT
+}
+
+/// A JSON error body in the shape each CRM uses.
+pub fn json_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({"error": {"code": "", "message": message}})),
+    )
+        .into_response()
+}
+
+/// Escapes text for the HTML page.
+pub fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// An empty body with a status.
+pub fn status_only(status: StatusCode) -> Response {
+    Response::builder()
+        .status(status)
+        .body(Body::empty())
+        .expect("valid response")
+}

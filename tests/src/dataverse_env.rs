@@ -1,0 +1,1 @@
+//! Builds a Dataverse adapter wired to a running CRM sandbox. To be written.
