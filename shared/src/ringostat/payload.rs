@@ -151,7 +151,11 @@ impl Fields {
             for (key, value) in &inner {
                 let key = normalise_key(key);
                 if let Some(text) = scalar_text(value) {
-                    self.values.entry(key).or_insert(text);
+                    // A blank root value must not hide a filled nested one.
+                    let slot = self.values.entry(key).or_default();
+                    if slot.trim().is_empty() {
+                        *slot = text;
+                    }
                 }
             }
         }
