@@ -58,6 +58,13 @@ impl DynamoDbCache {
         }
     }
 
+    /// A client configured from the Lambda environment (region, credentials). Local runs and
+    /// tests point it at a loopback endpoint with `AWS_ENDPOINT_URL_DYNAMODB`, which the SDK
+    /// reads itself.
+    pub async fn client_from_env() -> Client {
+        Client::new(&aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await)
+    }
+
     pub fn table(&self) -> &str {
         &self.table
     }
