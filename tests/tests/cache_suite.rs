@@ -218,3 +218,27 @@ macro_rules! suite {
 
 suite!(memory_cache);
 suite!(dynamodb_cache);
+
+/// The Lambda functions build their client from the environment; with the loopback endpoint
+/// and dummy credentials that `scripts/test` exports, it must reach moto and nothing else.
+#[tokio::test]
+async fn client_from_the_environment_reaches_the_configured_endpoint() {
+    let endpoint = bridge_tests::dynamodb_endpoint();
+    assert_eq!(
+        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").ok().as_deref(),
+        Some(endpoint.as_str()),
+        "scripts/test exports AWS_ENDPOINT_URL_DYNAMODB"
+    );
+    let client = DynamoDbCache::client_from_env().await;
+    let table = bridge_tests::unique_table_name("env");
+    DynamoDbCache::create_table(&client, &table).await.unwrap();
+    let cache = DynamoDbCache::new(client, table);
+    cache
+        .put_contact(&phone("0501234567"), &olena_contact(), HOUR)
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.contact(&phone("0501234567")).await.unwrap(),
+        Some(olena_contact())
+    );
+}
