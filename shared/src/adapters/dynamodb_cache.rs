@@ -62,7 +62,11 @@ impl DynamoDbCache {
     /// tests point it at a loopback endpoint with `AWS_ENDPOINT_URL_DYNAMODB`, which the SDK
     /// reads itself.
     pub async fn client_from_env() -> Client {
-        Client::new(&aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await)
+        Client::new(
+            &aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .load()
+                .await,
+        )
     }
 
     pub fn table(&self) -> &str {
