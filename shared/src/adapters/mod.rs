@@ -8,3 +8,4 @@ pub mod nethunt;
 
 pub use dynamodb_cache::DynamoDbCache;
 pub use memory_cache::MemoryCache;
+pub use nethunt::{NetHunt, NetHuntConfig};
