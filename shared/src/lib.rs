@@ -10,6 +10,7 @@ pub mod clock;
 pub mod phone;
 pub mod ports;
 pub mod ringostat;
+pub mod secret;
 pub mod staff;
 
 pub use activity::{

@@ -48,6 +48,7 @@ use crate::activity::{CallActivity, ContactRef, CrmUser, Party};
 use crate::phone::PhoneNumber;
 use crate::ports::crm::{Crm, CrmError, CrmKind, DealRef, LoggedCall, NewDeal};
 use crate::ringostat::{CallStatus, Direction, Utm};
+use crate::secret::Secret;
 
 /// The Web API root under the environment URL.
 pub const API_PATH: &str = "/api/data/v9.2";
@@ -129,7 +130,7 @@ impl Default for UtmColumns {
 }
 
 /// Where Smart CRM lives and how the bridge signs in.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct DataverseConfig {
     /// `https://org.crm4.dynamics.com`, without `/api/data/v9.2`.
     pub environment_url: String,
@@ -138,7 +139,7 @@ pub struct DataverseConfig {
     /// Directory (tenant) id or domain.
     pub tenant: String,
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: Secret,
     /// `None`: `<environment_url>/.default`, the only scope client credentials accept.
     pub scope: Option<String>,
     /// Where a new contact's number goes (also searched). Default `mobilephone`.
@@ -160,7 +161,7 @@ impl DataverseConfig {
         environment_url: impl Into<String>,
         tenant: impl Into<String>,
         client_id: impl Into<String>,
-        client_secret: impl Into<String>,
+        client_secret: impl Into<Secret>,
     ) -> Self {
         Self {
             environment_url: environment_url.into(),
@@ -176,25 +177,6 @@ impl DataverseConfig {
             app_url: None,
             app_id: None,
         }
-    }
-}
-
-impl fmt::Debug for DataverseConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DataverseConfig")
-            .field("environment_url", &self.environment_url)
-            .field("authority", &self.authority)
-            .field("tenant", &self.tenant)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"<redacted>")
-            .field("scope", &self.scope)
-            .field("contact_phone_column", &self.contact_phone_column)
-            .field("utm_columns", &self.utm_columns)
-            .field("deal_stage_column", &self.deal_stage_column)
-            .field("missed_call_state", &self.missed_call_state)
-            .field("app_url", &self.app_url)
-            .field("app_id", &self.app_id)
-            .finish()
     }
 }
 
@@ -310,12 +292,12 @@ impl Dataverse {
     pub fn new(config: DataverseConfig, policy: RetryPolicy) -> Result<Self, CrmError> {
         let environment = base_url(&config.environment_url, "environment URL")?;
         let authority = base_url(&config.authority, "authority")?;
-        for (what, value) in [
-            ("tenant", &config.tenant),
-            ("client id", &config.client_id),
-            ("client secret", &config.client_secret),
+        for (what, blank) in [
+            ("tenant", config.tenant.trim().is_empty()),
+            ("client id", config.client_id.trim().is_empty()),
+            ("client secret", config.client_secret.is_blank()),
         ] {
-            if value.trim().is_empty() {
+            if blank {
                 return Err(CrmError::Config(format!("Dataverse {what} is empty")));
             }
         }
@@ -479,7 +461,7 @@ impl Dataverse {
         let form = form_urlencoded::Serializer::new(String::new())
             .append_pair("grant_type", "client_credentials")
             .append_pair("client_id", &self.config.client_id)
-            .append_pair("client_secret", &self.config.client_secret)
+            .append_pair("client_secret", self.config.client_secret.expose())
             .append_pair("scope", &self.scope)
             .finish();
         // Asking for a token twice is harmless: Replay::Safe.

@@ -37,6 +37,8 @@ use crate::activity::{CallActivity, ContactRef, CrmUser};
 use crate::phone::PhoneNumber;
 use crate::ports::crm::{Crm, CrmError, CrmKind, DealRef, LoggedCall, NewDeal};
 use crate::ringostat::Utm;
+use crate::ringostat::payload::json_kind;
+use crate::secret::Secret;
 
 pub const DEFAULT_BASE_URL: &str = "https://nethunt.com/api/v1/zapier";
 /// IANA name sent as `timeZone` on create-record (required there, §4.4). Older servers may
@@ -129,13 +131,13 @@ impl Default for NetHuntFields {
     }
 }
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct NetHuntConfig {
     /// `https://nethunt.com/api/v1/zapier`; the sandbox's in tests.
     pub base_url: String,
     /// The workspace user the API key belongs to.
     pub email: String,
-    pub api_key: String,
+    pub api_key: Secret,
     pub contacts_folder_id: String,
     /// Needed only to create deals.
     pub deals_folder_id: Option<String>,
@@ -151,7 +153,7 @@ impl NetHuntConfig {
     /// The defaults, with the credentials and the Contacts folder id.
     pub fn new(
         email: impl Into<String>,
-        api_key: impl Into<String>,
+        api_key: impl Into<Secret>,
         contacts_folder_id: impl Into<String>,
     ) -> Self {
         Self {
@@ -173,7 +175,7 @@ impl NetHuntConfig {
         if !(self.base_url.starts_with("https://") || self.base_url.starts_with("http://")) {
             return config("NetHunt base URL must start with https://".into());
         }
-        if self.email.trim().is_empty() || self.api_key.trim().is_empty() {
+        if self.email.trim().is_empty() || self.api_key.is_blank() {
             return config("NetHunt e-mail and API key are required".into());
         }
         if self.contacts_folder_id.trim().is_empty() {
@@ -219,24 +221,6 @@ impl NetHuntConfig {
     }
 }
 
-/// The API key stays out of logs and panics.
-impl fmt::Debug for NetHuntConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NetHuntConfig")
-            .field("base_url", &self.base_url)
-            .field("email", &self.email)
-            .field("api_key", &"<redacted>")
-            .field("contacts_folder_id", &self.contacts_folder_id)
-            .field("deals_folder_id", &self.deals_folder_id)
-            .field("fields", &self.fields)
-            .field("time_zone", &self.time_zone)
-            .field("call_log_duration_unit", &self.call_log_duration_unit)
-            .field("person_format", &self.person_format)
-            .field("card_url_template", &self.card_url_template)
-            .finish()
-    }
-}
-
 pub struct NetHunt {
     config: NetHuntConfig,
     /// `base_url` without a trailing slash.
@@ -264,7 +248,7 @@ impl NetHunt {
         // request once, never sent, and keep its header.
         let auth = client
             .get(&base)
-            .basic_auth(&config.email, Some(&config.api_key))
+            .basic_auth(&config.email, Some(config.api_key.expose()))
             .build()
             .map_err(|_| CrmError::Config("NetHunt base URL is not a valid URL".into()))?
             .headers()
@@ -327,7 +311,7 @@ impl NetHunt {
             Value::Array(records) => Ok(records),
             other => Err(unexpected(
                 "find-record",
-                &format!("expected an array, got {}", kind_of(&other)),
+                &format!("expected an array, got {}", json_kind(&other)),
             )),
         }
     }
@@ -789,17 +773,6 @@ fn unexpected(operation: &str, what: &str) -> CrmError {
     CrmError::Rejected {
         status: 200,
         message: format!("unexpected NetHunt {operation} response: {what}"),
-    }
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

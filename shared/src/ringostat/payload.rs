@@ -210,7 +210,8 @@ fn scalar_text(value: &Value) -> Option<String> {
     }
 }
 
-fn json_kind(value: &Value) -> &'static str {
+/// "an object", "a string", …: the kind of a JSON value, for error messages.
+pub fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
