@@ -404,6 +404,24 @@ impl Default for DataverseState {
     }
 }
 
+/// `column` of every record whose `lookup` points at the contact.
+fn texts_linked_to(
+    records: &[Record],
+    lookup: &str,
+    contact_id: &str,
+    column: &str,
+) -> Vec<String> {
+    let target = Lookup {
+        entity: Entity::Contact,
+        id: contact_id.to_ascii_lowercase(),
+    };
+    records
+        .iter()
+        .filter(|r| r.lookups.get(lookup) == Some(&target))
+        .map(|r| text_column(r, column))
+        .collect()
+}
+
 impl DataverseState {
     // --- inspection helpers shared with the cross-CRM suite ---------------------------------
 
@@ -417,41 +435,17 @@ impl DataverseState {
 
     /// Subjects of the phone calls regarding the contact, oldest first.
     pub fn calls_of(&self, contact_id: &str) -> Vec<String> {
-        let target = Lookup {
-            entity: Entity::Contact,
-            id: contact_id.to_ascii_lowercase(),
-        };
-        self.phonecalls
-            .iter()
-            .filter(|c| c.lookups.get("regardingobjectid") == Some(&target))
-            .map(|c| text_column(c, "subject"))
-            .collect()
+        texts_linked_to(&self.phonecalls, "regardingobjectid", contact_id, "subject")
     }
 
     /// Texts of the notes (annotations) on the contact, oldest first.
     pub fn notes_of(&self, contact_id: &str) -> Vec<String> {
-        let target = Lookup {
-            entity: Entity::Contact,
-            id: contact_id.to_ascii_lowercase(),
-        };
-        self.annotations
-            .iter()
-            .filter(|n| n.lookups.get("objectid") == Some(&target))
-            .map(|n| text_column(n, "notetext"))
-            .collect()
+        texts_linked_to(&self.annotations, "objectid", contact_id, "notetext")
     }
 
     /// Names of the opportunities whose customer is the contact, oldest first.
     pub fn deals_of(&self, contact_id: &str) -> Vec<String> {
-        let target = Lookup {
-            entity: Entity::Contact,
-            id: contact_id.to_ascii_lowercase(),
-        };
-        self.opportunities
-            .iter()
-            .filter(|o| o.lookups.get("customerid") == Some(&target))
-            .map(|o| text_column(o, "name"))
-            .collect()
+        texts_linked_to(&self.opportunities, "customerid", contact_id, "name")
     }
 
     /// The `systemuserid` owning the contact.
