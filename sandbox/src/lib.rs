@@ -14,6 +14,7 @@
 pub mod dataverse;
 pub mod nethunt;
 pub(crate) mod page;
+pub mod ringostat;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

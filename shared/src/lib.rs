@@ -11,6 +11,7 @@ pub mod phone;
 pub mod ports;
 pub mod ringostat;
 pub mod secret;
+pub mod secret_store;
 pub mod staff;
 
 pub use activity::{

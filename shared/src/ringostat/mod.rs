@@ -1,5 +1,6 @@
 //! Ringostat's side: webhook payloads in, normalised [`CallEvent`]s out.
 
+pub mod api;
 pub mod event;
 pub mod fields;
 pub mod payload;

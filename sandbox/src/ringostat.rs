@@ -1,0 +1,1 @@
+//! Ringostat API as the bridge calls it.
