@@ -455,6 +455,13 @@ impl DataverseState {
             .map(|owner| owner.id.clone())
     }
 
+    /// The `systemuserid` owning the opportunity.
+    pub fn deal_owner_of(&self, deal_id: &str) -> Option<String> {
+        self.find(Entity::Opportunity, deal_id)
+            .and_then(|o| o.lookups.get("ownerid"))
+            .map(|owner| owner.id.clone())
+    }
+
     /// Stores a contact with `phone_as_stored` in `telephone1`, exactly as given, and returns
     /// its `contactid`.
     pub fn seed_contact(&mut self, phone_as_stored: &str, name: &str, owner_id: &str) -> String {
@@ -2600,5 +2607,48 @@ mod tests {
             MANAGER_NAME
         );
         assert!(html_section(&state).contains("Olha Petrenko"));
+    }
+
+    #[test]
+    fn an_opportunity_changes_owner_through_a_patch_and_never_upserts() {
+        let mut state = DataverseState::default();
+        let contact = state.seed_contact("+380501234567", "Olha Petrenko", SYSTEM_USER_ID);
+        let mut body = Map::new();
+        body.insert("name".into(), json!("New client"));
+        body.insert(
+            "customerid_contact@odata.bind".into(),
+            json!(format!("/contacts({contact})")),
+        );
+        let deal = state
+            .create(Entity::Opportunity, None, &body)
+            .expect("created");
+        // Created as the caller: the application user.
+        assert_eq!(state.deal_owner_of(&deal).as_deref(), Some(SYSTEM_USER_ID));
+
+        let mut if_match = HeaderMap::new();
+        if_match.insert(header::IF_MATCH, HeaderValue::from_static("*"));
+        let mut owner = Map::new();
+        owner.insert(
+            "ownerid@odata.bind".into(),
+            json!(format!("/systemusers({MANAGER_USER_ID})")),
+        );
+        state
+            .patch(Entity::Opportunity, &deal, &owner, &if_match)
+            .expect("updated");
+        assert_eq!(state.deal_owner_of(&deal).as_deref(), Some(MANAGER_USER_ID));
+        assert_eq!(state.opportunities()[0]["_ownerid_value"], MANAGER_USER_ID);
+        assert_eq!(
+            state.owner_of(&contact).as_deref(),
+            Some(SYSTEM_USER_ID),
+            "the contact keeps its own owner"
+        );
+
+        let missing = "3f0e6c1a-1111-4222-8333-944455556666";
+        let error = state
+            .patch(Entity::Opportunity, missing, &owner, &if_match)
+            .expect_err("If-Match: * never creates");
+        assert_eq!(error.status, StatusCode::NOT_FOUND);
+        assert_eq!(state.opportunities().len(), 1);
+        assert_eq!(state.deal_owner_of(missing), None);
     }
 }

@@ -274,7 +274,19 @@ impl NetHuntState {
 
     /// The e-mail in the record's person field (what the adapter reports as the owner's id).
     pub fn owner_of(&self, contact_id: &str) -> Option<String> {
-        let record = self.record(contact_id)?;
+        self.person_of(self.record(contact_id)?)
+    }
+
+    /// The e-mail in the deal's person field; `None` for a record outside the Deals folder,
+    /// so a test cannot mistake a contact's owner for its deal's.
+    pub fn deal_owner_of(&self, deal_id: &str) -> Option<String> {
+        let deal = self
+            .record(deal_id)
+            .filter(|r| r.folder_id == DEALS_FOLDER_ID)?;
+        self.person_of(deal)
+    }
+
+    fn person_of(&self, record: &Record) -> Option<String> {
         let folder = self.folder(&record.folder_id)?;
         let person_field = folder.fields.iter().find(|f| f.kind == FieldKind::Person)?;
         let first = record.fields.get(&person_field.name)?.as_array()?.first()?;
@@ -1214,6 +1226,25 @@ mod tests {
         }
         assert!(!html.contains("<b>Іван"));
         assert_eq!(state.deals_of(&contact), ["Угода Івана"]);
+    }
+
+    #[test]
+    fn deal_owners_are_read_from_deals_only() {
+        let mut state = NetHuntState::default();
+        let contact = state.seed_contact("+380501234567", "Іван", "bridge@acme.ua");
+        let mut deal = BTreeMap::new();
+        deal.insert(fields::NAME.to_owned(), json!("Угода Івана"));
+        deal.insert(
+            fields::MANAGER.to_owned(),
+            json!(["Olena Koval <olena@acme.ua>"]),
+        );
+        deal.insert(fields::CONTACT.to_owned(), json!([contact]));
+        let deal = state.insert_record(DEALS_FOLDER_ID, deal);
+
+        assert_eq!(state.deal_owner_of(&deal).as_deref(), Some("olena@acme.ua"));
+        assert_eq!(state.owner_of(&contact).as_deref(), Some("bridge@acme.ua"));
+        assert_eq!(state.deal_owner_of(&contact), None, "a contact is no deal");
+        assert_eq!(state.deal_owner_of("6650a1b2ffffffffffffffff"), None);
     }
 
     #[test]

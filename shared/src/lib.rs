@@ -6,13 +6,16 @@
 
 pub mod activity;
 pub mod adapters;
+pub mod bridge;
 pub mod clock;
+pub mod config;
 pub mod phone;
 pub mod ports;
 pub mod ringostat;
 pub mod secret;
 pub mod secret_store;
 pub mod staff;
+pub mod webhook;
 
 pub use activity::{
     CallActivity, ContactRef, CrmUser, Language, Party, ResolvedContact, call_activity,

@@ -132,6 +132,19 @@ impl Staff {
         by_id.or_else(by_email).or_else(by_sip).map(|m| &m.crm_user)
     }
 
+    /// The member a CRM button names: by CRM user id, e-mail or SIP login.
+    pub fn find(&self, reference: &str) -> Option<&StaffMember> {
+        let reference = reference.trim();
+        self.member(reference).or_else(|| {
+            self.members.iter().find(|m| {
+                m.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(reference))
+                    || m.sip_login.as_deref() == Some(reference)
+            })
+        })
+    }
+
     /// The member for a CRM user id (compared case-insensitively: NetHunt ids are e-mails).
     pub fn member(&self, crm_user_id: &str) -> Option<&StaffMember> {
         self.members

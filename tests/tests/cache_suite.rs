@@ -160,6 +160,118 @@ async fn contacts_and_routes_do_not_collide(cache: &dyn Cache) {
     assert_eq!(cache.contact(&phone("+380671112233")).await.unwrap(), None);
 }
 
+async fn pending_deal_round_trip_under_every_notation(cache: &dyn Cache) {
+    cache
+        .put_pending_deal(&phone("+380501234567"), "deal-olena", HOUR)
+        .await
+        .unwrap();
+    for notation in ["0501234567", "380501234567", "8 050 123 45 67"] {
+        assert_eq!(
+            cache
+                .pending_deal(&phone(notation))
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("deal-olena"),
+            "{notation}"
+        );
+    }
+    assert_eq!(
+        cache.pending_deal(&phone("0671112233")).await.unwrap(),
+        None
+    );
+}
+
+async fn newer_pending_deal_replaces_older(cache: &dyn Cache) {
+    let number = phone("0661112233");
+    cache
+        .put_pending_deal(&number, "deal-first", HOUR)
+        .await
+        .unwrap();
+    cache
+        .put_pending_deal(&number, "deal-second", HOUR)
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.pending_deal(&number).await.unwrap().as_deref(),
+        Some("deal-second")
+    );
+}
+
+async fn forgotten_pending_deal_is_gone(cache: &dyn Cache) {
+    let number = phone("0501234567");
+    cache
+        .put_contact(&number, &olena_contact(), HOUR)
+        .await
+        .unwrap();
+    cache
+        .put_pending_deal(&number, "deal-olena", HOUR)
+        .await
+        .unwrap();
+    cache.forget_pending_deal(&number).await.unwrap();
+    assert_eq!(cache.pending_deal(&number).await.unwrap(), None);
+    assert_eq!(
+        cache.contact(&number).await.unwrap(),
+        Some(olena_contact()),
+        "the number's contact entry stays"
+    );
+    // Forgetting what is not there is not an error.
+    cache.forget_pending_deal(&number).await.unwrap();
+}
+
+async fn pending_deals_expire_on_read(cache: &dyn Cache, clock: &ManualClock) {
+    let number = phone("0501234567");
+    cache
+        .put_pending_deal(&number, "deal-olena", Duration::from_secs(600))
+        .await
+        .unwrap();
+    clock.advance(599);
+    assert_eq!(
+        cache.pending_deal(&number).await.unwrap().as_deref(),
+        Some("deal-olena")
+    );
+    clock.advance(1);
+    assert_eq!(
+        cache.pending_deal(&number).await.unwrap(),
+        None,
+        "expired at 600 s"
+    );
+}
+
+async fn pending_deals_contacts_and_routes_do_not_collide(cache: &dyn Cache) {
+    // One number, three entries: each kind reads only its own.
+    let number = phone("+380501234567");
+    cache
+        .put_contact(&number, &olena_contact(), HOUR)
+        .await
+        .unwrap();
+    assert_eq!(cache.pending_deal(&number).await.unwrap(), None);
+    cache
+        .put_pending_deal(&number, "deal-olena", HOUR)
+        .await
+        .unwrap();
+    assert_eq!(cache.manager_route("380501234567").await.unwrap(), None);
+    assert_eq!(cache.contact(&number).await.unwrap(), Some(olena_contact()));
+    cache.forget_contact(&number).await.unwrap();
+    assert_eq!(
+        cache.pending_deal(&number).await.unwrap().as_deref(),
+        Some("deal-olena"),
+        "forgetting the contact keeps the deal"
+    );
+    cache
+        .put_manager_route(
+            "380671112233",
+            &ManagerRoute::SipLogin("acme_x".into()),
+            HOUR,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        cache.pending_deal(&phone("+380671112233")).await.unwrap(),
+        None
+    );
+}
+
 async fn memory_cache(clock: Arc<ManualClock>) -> MemoryCache {
     MemoryCache::with_clock(clock)
 }
@@ -212,6 +324,27 @@ macro_rules! suite {
             async fn contacts_and_routes_do_not_collide() {
                 super::contacts_and_routes_do_not_collide(&*fresh().await.0).await;
             }
+            #[tokio::test]
+            async fn pending_deal_round_trip_under_every_notation() {
+                super::pending_deal_round_trip_under_every_notation(&*fresh().await.0).await;
+            }
+            #[tokio::test]
+            async fn newer_pending_deal_replaces_older() {
+                super::newer_pending_deal_replaces_older(&*fresh().await.0).await;
+            }
+            #[tokio::test]
+            async fn forgotten_pending_deal_is_gone() {
+                super::forgotten_pending_deal_is_gone(&*fresh().await.0).await;
+            }
+            #[tokio::test]
+            async fn pending_deals_expire_on_read() {
+                let (cache, clock) = fresh().await;
+                super::pending_deals_expire_on_read(&*cache, &clock).await;
+            }
+            #[tokio::test]
+            async fn pending_deals_contacts_and_routes_do_not_collide() {
+                super::pending_deals_contacts_and_routes_do_not_collide(&*fresh().await.0).await;
+            }
         }
     };
 }
@@ -241,4 +374,35 @@ async fn client_from_the_environment_reaches_the_configured_endpoint() {
         cache.contact(&phone("0501234567")).await.unwrap(),
         Some(olena_contact())
     );
+}
+
+/// A pending-deal item this version cannot read (no `deal_id`) is an error that names the
+/// entry with the number masked, never a deal id made up.
+#[tokio::test]
+async fn a_pending_deal_without_its_id_is_malformed() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use bridge_core::adapters::dynamodb_cache::{EXPIRES_AT, KEY};
+    use bridge_core::ports::CacheError;
+
+    let client = bridge_tests::dynamodb_client(&bridge_tests::dynamodb_endpoint());
+    let table = bridge_tests::unique_table_name("deal");
+    DynamoDbCache::create_table(&client, &table).await.unwrap();
+    client
+        .put_item()
+        .table_name(&table)
+        .item(KEY, AttributeValue::S("deal#380501234567".into()))
+        .item("kind", AttributeValue::S("deal".into()))
+        .item(EXPIRES_AT, AttributeValue::N((START + 3600).to_string()))
+        .send()
+        .await
+        .unwrap();
+    let cache = DynamoDbCache::with_clock(client, table, Arc::new(ManualClock::starting_at(START)));
+
+    match cache.pending_deal(&phone("0501234567")).await {
+        Err(CacheError::Malformed { key, reason }) => {
+            assert_eq!(key, "deal#********4567");
+            assert!(reason.contains("deal_id"), "{reason}");
+        }
+        other => panic!("expected Malformed, got {other:?}"),
+    }
 }

@@ -3,7 +3,7 @@
 //! operation costs (the minimum the API allows; the Dataverse token request is counted apart).
 
 use bridge_core::activity::{Language, ResolvedContact, call_activity};
-use bridge_core::ports::{Crm, NewDeal};
+use bridge_core::ports::{Crm, CrmError, NewDeal};
 use bridge_core::ringostat::{CallEvent, EventKind, ParseOptions};
 use bridge_core::{ContactRef, CrmUser, PhoneNumber};
 use bridge_tests::dataverse_env::dataverse_for;
@@ -25,6 +25,7 @@ struct Costs {
     note: usize,
     deal: usize,
     set_owner: usize,
+    set_deal_owner: usize,
     responsible_manager: usize,
 }
 
@@ -82,6 +83,7 @@ impl Rig {
                 note: 1,
                 deal: 1,
                 set_owner: 1,
+                set_deal_owner: 1,
                 responsible_manager: 1,
             },
             // Dataverse: a phone call is created open and closed by a second request
@@ -93,6 +95,7 @@ impl Rig {
                 note: 1,
                 deal: 1,
                 set_owner: 1,
+                set_deal_owner: 1,
                 responsible_manager: 1,
             },
         }
@@ -157,6 +160,22 @@ impl Rig {
         match self.kind {
             Kind::NetHunt => state.nethunt.owner_of(contact_id),
             Kind::Dataverse => state.dataverse.owner_of(contact_id),
+        }
+    }
+
+    fn deal_owner_of(&self, deal_id: &str) -> Option<String> {
+        let state = self.sandbox.state();
+        match self.kind {
+            Kind::NetHunt => state.nethunt.deal_owner_of(deal_id),
+            Kind::Dataverse => state.dataverse.deal_owner_of(deal_id),
+        }
+    }
+
+    /// A well-formed id of a record the CRM does not hold.
+    fn missing_id(&self) -> &'static str {
+        match self.kind {
+            Kind::NetHunt => "6650a1b2ffffffffffffffff",
+            Kind::Dataverse => "3f0e6c1a-1111-4222-8333-944455556666",
         }
     }
 }
@@ -392,6 +411,65 @@ async fn notes_deals_and_owners(kind: Kind) {
     assert_eq!(responsible.map(|u| u.id), Some(rig.manager.id.clone()));
 }
 
+/// "A new contact and its deal belong to the manager who took the call": both are created at
+/// "before call" owned by the system user, and handed to the manager at "after call", one
+/// request each.
+async fn new_clients_contact_and_deal_pass_to_the_manager(kind: Kind) {
+    let rig = Rig::new(kind).await;
+    let costs = rig.costs();
+    let contact = rig
+        .crm
+        .create_contact(&phone("0961112233"), &rig.system_user, deadline())
+        .await
+        .unwrap();
+    let deal = NewDeal {
+        name: "Угода: +380961112233".into(),
+        stage: None,
+        owner: Some(rig.system_user.clone()),
+    };
+    let deal = rig
+        .crm
+        .create_deal(&contact, &deal, deadline())
+        .await
+        .unwrap();
+    assert_eq!(
+        rig.deal_owner_of(&deal.id).as_deref(),
+        Some(rig.system_user.id.as_str()),
+        "the system user holds the deal until the manager is known"
+    );
+    rig.take_api_requests();
+
+    rig.crm
+        .set_contact_owner(&contact.id, &rig.manager, deadline())
+        .await
+        .unwrap();
+    assert_eq!(rig.take_api_requests(), costs.set_owner);
+    rig.crm
+        .set_deal_owner(&deal.id, &rig.manager, deadline())
+        .await
+        .unwrap();
+    assert_eq!(rig.take_api_requests(), costs.set_deal_owner);
+
+    assert_eq!(
+        rig.owner_of(&contact.id).as_deref(),
+        Some(rig.manager.id.as_str())
+    );
+    assert_eq!(
+        rig.deal_owner_of(&deal.id).as_deref(),
+        Some(rig.manager.id.as_str())
+    );
+    assert_eq!(rig.deals_of(&contact.id).len(), 1, "no second deal");
+
+    // A deal deleted in the meantime: NotFound, and nothing is created in its place.
+    let gone = rig
+        .crm
+        .set_deal_owner(rig.missing_id(), &rig.manager, deadline())
+        .await;
+    assert!(matches!(gone, Err(CrmError::NotFound(_))), "{gone:?}");
+    assert_eq!(rig.take_api_requests(), costs.set_deal_owner);
+    assert_eq!(rig.deal_owner_of(rig.missing_id()), None);
+}
+
 /// A throttling window and a 5xx window on reads are ridden out within the deadline.
 async fn reads_recover_from_throttling_and_server_errors(kind: Kind) {
     let rig = Rig::new(kind).await;
@@ -450,5 +528,6 @@ for_both_crms!(
     seed_scenarios_land_on_the_right_contact,
     created_contact_is_found_under_every_notation,
     notes_deals_and_owners,
+    new_clients_contact_and_deal_pass_to_the_manager,
     reads_recover_from_throttling_and_server_errors,
 );

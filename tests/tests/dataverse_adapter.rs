@@ -6,7 +6,8 @@
 //! Every test starts its own sandbox and asserts the exact CRM requests it caused. The
 //! minimum per operation: find = 1 (+1 token request on first use), create contact = 1,
 //! log call = 2 (POST + PATCH that closes it; 1 when a missed call is left open by the
-//! `CallBack`/`Open` policies), note = 1, deal = 1, owner = 1, UTM = 1, responsible manager = 1.
+//! `CallBack`/`Open` policies), note = 1, deal = 1, owner = 1, deal owner = 1, UTM = 1,
+//! responsible manager = 1.
 
 use std::time::Duration;
 
@@ -974,6 +975,102 @@ async fn a_deal_without_an_owner_goes_to_the_contact_owner() {
         requests(&sandbox),
         ["POST token 200", "POST /opportunities 201"]
     );
+}
+
+#[tokio::test]
+async fn a_deal_passes_to_the_manager_with_one_patch() {
+    let sandbox = start().await;
+    let client = seed_client(&sandbox, CLIENT, "Olha Petrenko", SYSTEM_USER_ID);
+    let crm = dataverse_for(&sandbox);
+    // As at "before call": the deal of a new client belongs to the application user.
+    let deal = NewDeal {
+        name: "New client".into(),
+        stage: None,
+        owner: Some(system_user()),
+    };
+    let created = crm.create_deal(&client, &deal, deadline()).await.unwrap();
+    assert_eq!(
+        sandbox
+            .state()
+            .dataverse
+            .deal_owner_of(&created.id)
+            .as_deref(),
+        Some(SYSTEM_USER_ID)
+    );
+    sandbox.clear_requests();
+
+    crm.set_deal_owner(&created.id, &manager(), deadline())
+        .await
+        .unwrap();
+
+    assert_eq!(requests(&sandbox), ["PATCH /opportunities(id) 204"]);
+    assert_eq!(
+        sandbox.requests()[0].path,
+        format!("/api/data/v9.2/opportunities({})", created.id)
+    );
+    let state = sandbox.state();
+    assert_eq!(
+        state.dataverse.deal_owner_of(&created.id).as_deref(),
+        Some(MANAGER_USER_ID)
+    );
+    let stored = state.dataverse.opportunities()[0].clone();
+    assert_eq!(stored["_ownerid_value"], MANAGER_USER_ID);
+    assert_eq!(
+        stored["_ownerid_value@OData.Community.Display.V1.FormattedValue"],
+        MANAGER_NAME
+    );
+    assert_eq!(stored["name"], "New client", "nothing else is touched");
+    assert_eq!(stored["_customerid_value"], client.id.as_str());
+    assert_eq!(
+        state.dataverse.owner_of(&client.id).as_deref(),
+        Some(SYSTEM_USER_ID),
+        "the contact's owner is a separate write"
+    );
+}
+
+#[tokio::test]
+async fn a_deal_owner_change_never_creates_a_missing_opportunity() {
+    let sandbox = start().await;
+    let crm = dataverse_for(&sandbox);
+
+    // If-Match: * keeps PATCH from upserting an opportunity that does not exist.
+    let missing = crm
+        .set_deal_owner(
+            "3f0e6c1a-1111-4222-8333-944455556666",
+            &manager(),
+            deadline(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(missing, CrmError::NotFound(_)), "{missing:?}");
+    assert!(sandbox.state().dataverse.opportunities().is_empty());
+    assert_eq!(
+        requests(&sandbox),
+        ["POST token 200", "PATCH /opportunities(id) 404"]
+    );
+
+    sandbox.clear_requests();
+    let not_a_guid = crm
+        .set_deal_owner("deal-123", &manager(), deadline())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(not_a_guid, CrmError::NotFound(_)),
+        "{not_a_guid:?}"
+    );
+    let not_a_user = crm
+        .set_deal_owner(
+            "3f0e6c1a-1111-4222-8333-944455556666",
+            &CrmUser {
+                id: "olena@acme.ua".into(),
+                name: None,
+            },
+            deadline(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(not_a_user, CrmError::Config(_)), "{not_a_user:?}");
+    assert!(requests(&sandbox).is_empty());
 }
 
 // --- throttling, outages, deadlines ---------------------------------------------------------------

@@ -2,8 +2,8 @@
 //! `[]` for no match, Basic auth, injected 429/5xx), each test on its own sandbox.
 //!
 //! Every test that talks to the CRM asserts the exact requests it made: each operation is one
-//! request (find, create, call log, comment, UTM, owner, deal, responsible manager), plus only
-//! the retries the test provokes.
+//! request (find, create, call log, comment, UTM, owner, deal, deal owner, responsible
+//! manager), plus only the retries the test provokes.
 
 use std::time::Duration;
 
@@ -622,7 +622,7 @@ async fn a_note_is_a_comment_with_the_title_on_its_first_line() {
     );
 }
 
-// --- create_deal, responsible_manager ------------------------------------------------------
+// --- create_deal, set_deal_owner, responsible_manager --------------------------------------
 
 #[tokio::test]
 async fn a_deal_is_linked_to_the_contact_and_owned_by_the_manager() {
@@ -679,6 +679,134 @@ async fn a_deal_without_a_deals_folder_is_a_configuration_error() {
 
     assert!(matches!(result, Err(CrmError::Config(_))), "{result:?}");
     assert!(requests(&sandbox).is_empty());
+}
+
+/// A deal as the bridge leaves it at "before call": linked to the new contact, owned by the
+/// bridge's own user until the manager who answers is known.
+fn seed_pending_deal(sandbox: &Sandbox, contact_id: &str) -> String {
+    sandbox
+        .state()
+        .nethunt
+        .seed_record(
+            DEALS_FOLDER_ID,
+            json!({
+                fields::NAME: "Дзвінок +380501234567",
+                fields::MANAGER: ["Ringostat Bridge <bridge@acme.ua>"],
+                fields::CONTACT: [contact_id],
+            }),
+        )
+        .expect("the Deals folder exists")
+}
+
+#[tokio::test]
+async fn a_deal_passes_to_the_manager_with_one_update() {
+    let sandbox = sandbox().await;
+    let contact_id = sandbox
+        .state()
+        .nethunt
+        .seed_contact(NUMBER, "", "bridge@acme.ua");
+    let deal_id = seed_pending_deal(&sandbox, &contact_id);
+    let nethunt = nethunt_for(&sandbox);
+
+    nethunt
+        .set_deal_owner(&deal_id, &olena(), deadline())
+        .await
+        .unwrap();
+
+    assert_eq!(requests(&sandbox), ["POST update-record 200"]);
+    assert_eq!(
+        sandbox.requests()[0].path,
+        format!("/api/v1/zapier/actions/update-record/{deal_id}")
+    );
+    let state = sandbox.state();
+    assert_eq!(
+        state.nethunt.deal_owner_of(&deal_id).as_deref(),
+        Some(OLENA)
+    );
+    assert_eq!(
+        state.nethunt.field_of(&deal_id, fields::MANAGER),
+        Some(json!(["Олена Коваль <olena.koval@acme.ua>"])),
+        "the old owner is replaced, not joined"
+    );
+    assert_eq!(
+        state.nethunt.owner_of(&contact_id).as_deref(),
+        Some("bridge@acme.ua"),
+        "the contact's owner is a separate write"
+    );
+    assert_eq!(
+        state.nethunt.field_of(&deal_id, fields::CONTACT),
+        Some(json!([contact_id])),
+        "the link to the contact is kept"
+    );
+}
+
+#[tokio::test]
+async fn the_deal_owner_goes_into_the_configured_deal_field() {
+    let sandbox = sandbox().await;
+    let contact_id = sandbox.state().nethunt.seed_contact(NUMBER, "Іван", "");
+    let deal_id = seed_pending_deal(&sandbox, &contact_id);
+    sandbox
+        .state()
+        .nethunt
+        .add_folder_field(DEALS_FOLDER_ID, "Відповідальний", FieldKind::Person);
+    let mut config = nethunt_config_for(&sandbox);
+    config.fields.deal_owner = "Відповідальний".into();
+    config.person_format = PersonFormat::Email;
+    let nethunt = nethunt_with(config);
+
+    nethunt
+        .set_deal_owner(&deal_id, &olena(), deadline())
+        .await
+        .unwrap();
+
+    assert_eq!(requests(&sandbox), ["POST update-record 200"]);
+    let state = sandbox.state();
+    assert_eq!(
+        state.nethunt.field_of(&deal_id, "Відповідальний"),
+        Some(json!([OLENA]))
+    );
+    assert_eq!(
+        state.nethunt.field_of(&deal_id, fields::MANAGER),
+        Some(json!(["Ringostat Bridge <bridge@acme.ua>"])),
+        "the contact's owner field name is not used for deals"
+    );
+}
+
+#[tokio::test]
+async fn a_deal_owner_change_on_a_missing_deal_is_not_found() {
+    let sandbox = sandbox().await;
+    let nethunt = nethunt_for(&sandbox);
+
+    let result = nethunt
+        .set_deal_owner("6650a1b2ffffffffffffffff", &olena(), deadline())
+        .await;
+
+    assert!(matches!(result, Err(CrmError::NotFound(_))), "{result:?}");
+    assert_eq!(requests(&sandbox), ["POST update-record 404"]);
+    assert_eq!(sandbox.state().nethunt.deal_count(), 0);
+}
+
+#[tokio::test]
+async fn a_deal_owner_that_is_not_an_email_is_refused_before_any_request() {
+    let sandbox = sandbox().await;
+    let contact_id = sandbox.state().nethunt.seed_contact(NUMBER, "Іван", "");
+    let deal_id = seed_pending_deal(&sandbox, &contact_id);
+    let nethunt = nethunt_for(&sandbox);
+    let not_an_email = CrmUser {
+        id: "5a0c1e2d-3b4f-4a5e-8c6d-7e8f90a1b2c2".into(),
+        name: Some("Олена".into()),
+    };
+
+    let result = nethunt
+        .set_deal_owner(&deal_id, &not_an_email, deadline())
+        .await;
+
+    assert!(matches!(result, Err(CrmError::Config(_))), "{result:?}");
+    assert!(requests(&sandbox).is_empty());
+    assert_eq!(
+        sandbox.state().nethunt.deal_owner_of(&deal_id).as_deref(),
+        Some("bridge@acme.ua")
+    );
 }
 
 #[tokio::test]

@@ -235,6 +235,24 @@ struct CachedToken {
     refresh_at: Instant,
 }
 
+/// A table the adapter updates: where its rows live and what an id of it is called.
+#[derive(Debug, Clone, Copy)]
+struct Table {
+    entity_set: &'static str,
+    logical_name: &'static str,
+}
+
+impl Table {
+    const CONTACT: Self = Self {
+        entity_set: "contacts",
+        logical_name: "contact",
+    };
+    const OPPORTUNITY: Self = Self {
+        entity_set: "opportunities",
+        logical_name: "opportunity",
+    };
+}
+
 /// One Web API request; rebuilt for every attempt.
 struct ApiRequest {
     method: Method,
@@ -640,14 +658,17 @@ impl Dataverse {
         columns
     }
 
-    async fn patch_contact(
+    /// Updates an existing record of `table`; `If-Match: *` makes a missing one a 404
+    /// (NotFound) instead of an upsert that would create it.
+    async fn patch_record(
         &self,
-        contact_id: &str,
+        table: Table,
+        record_id: &str,
         body: &Value,
         deadline: Instant,
     ) -> Result<(), CrmError> {
-        let id = guid(contact_id, "contact")?;
-        let request = ApiRequest::update(format!("contacts({id})"), body);
+        let id = guid(record_id, table.logical_name)?;
+        let request = ApiRequest::update(format!("{}({id})", table.entity_set), body);
         let response = self.execute(&request, deadline).await?;
         if response.status().is_success() {
             Ok(())
@@ -750,7 +771,8 @@ impl Crm for Dataverse {
     ) -> Result<(), CrmError> {
         let owner_id = user_guid(owner)?;
         let body = json!({"ownerid@odata.bind": format!("/systemusers({owner_id})")});
-        self.patch_contact(contact_id, &body, deadline).await
+        self.patch_record(Table::CONTACT, contact_id, &body, deadline)
+            .await
     }
 
     async fn set_contact_utm(
@@ -775,7 +797,7 @@ impl Crm for Dataverse {
         if body.is_empty() {
             return Ok(());
         }
-        self.patch_contact(contact_id, &Value::Object(body), deadline)
+        self.patch_record(Table::CONTACT, contact_id, &Value::Object(body), deadline)
             .await
     }
 
@@ -894,6 +916,18 @@ impl Crm for Dataverse {
         let response = self.execute(&request, deadline).await?;
         let id = created_id(response, "opportunityid").await?;
         Ok(DealRef { id })
+    }
+
+    async fn set_deal_owner(
+        &self,
+        deal_id: &str,
+        owner: &CrmUser,
+        deadline: Instant,
+    ) -> Result<(), CrmError> {
+        let owner_id = user_guid(owner)?;
+        let body = json!({"ownerid@odata.bind": format!("/systemusers({owner_id})")});
+        self.patch_record(Table::OPPORTUNITY, deal_id, &body, deadline)
+            .await
     }
 
     async fn responsible_manager(

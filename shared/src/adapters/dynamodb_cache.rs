@@ -6,6 +6,7 @@
 //! |--------------------------------|-----------|---------------------------------------------------|
 //! | `contact#<E.164 digits>`       | `contact` | `crm_id`, `name`?, `owner_id`?, `card_url`?       |
 //! | `route#<CRM user id>`          | `route`   | `route_kind` (`sip_login` or `number`), `destination` |
+//! | `deal#<E.164 digits>`          | `deal`    | `deal_id`: a new client's deal awaiting its manager |
 //!
 //! - Only point reads and writes by `pk`: no sort key, no index, no scan, so each lookup is one
 //!   `GetItem` (single-digit milliseconds, 0.5 RCU when eventually consistent).
@@ -148,6 +149,18 @@ impl DynamoDbCache {
             .map_err(unavailable)?;
         Ok(())
     }
+
+    /// Deleting an absent item succeeds in DynamoDB, so forgetting twice is no error.
+    async fn delete(&self, key: String) -> Result<(), CacheError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(KEY, AttributeValue::S(key))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -188,14 +201,7 @@ impl Cache for DynamoDbCache {
     }
 
     async fn forget_contact(&self, phone: &PhoneNumber) -> Result<(), CacheError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(KEY, AttributeValue::S(keys::contact(phone)))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.delete(keys::contact(phone)).await
     }
 
     async fn manager_route(&self, crm_user_id: &str) -> Result<Option<ManagerRoute>, CacheError> {
@@ -230,6 +236,32 @@ impl Cache for DynamoDbCache {
         item.insert("route_kind".into(), AttributeValue::S(kind.into()));
         item.insert("destination".into(), AttributeValue::S(destination));
         self.put(keys::manager_route(crm_user_id), item, ttl).await
+    }
+
+    async fn pending_deal(&self, phone: &PhoneNumber) -> Result<Option<String>, CacheError> {
+        let key = keys::pending_deal(phone);
+        let Some(item) = self.get(&key).await? else {
+            return Ok(None);
+        };
+        string(&item, "deal_id")
+            .map(Some)
+            .ok_or_else(|| malformed(&key, "deal_id"))
+    }
+
+    async fn put_pending_deal(
+        &self,
+        phone: &PhoneNumber,
+        deal_id: &str,
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        let mut item = Item::new();
+        item.insert("kind".into(), AttributeValue::S("deal".into()));
+        item.insert("deal_id".into(), AttributeValue::S(deal_id.to_owned()));
+        self.put(keys::pending_deal(phone), item, ttl).await
+    }
+
+    async fn forget_pending_deal(&self, phone: &PhoneNumber) -> Result<(), CacheError> {
+        self.delete(keys::pending_deal(phone)).await
     }
 }
 

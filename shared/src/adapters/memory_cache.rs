@@ -15,6 +15,8 @@ use crate::ports::cache::{Cache, CacheError, ManagerRoute, expiry, keys};
 enum Entry {
     Contact(ContactRef),
     Route(ManagerRoute),
+    /// A deal id waiting for its manager.
+    PendingDeal(String),
 }
 
 pub struct MemoryCache {
@@ -60,6 +62,13 @@ impl MemoryCache {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(key, (entry, expires_at));
     }
+
+    fn remove(&self, key: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+    }
 }
 
 #[async_trait]
@@ -82,10 +91,7 @@ impl Cache for MemoryCache {
     }
 
     async fn forget_contact(&self, phone: &PhoneNumber) -> Result<(), CacheError> {
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&keys::contact(phone));
+        self.remove(&keys::contact(phone));
         Ok(())
     }
 
@@ -107,6 +113,32 @@ impl Cache for MemoryCache {
             Entry::Route(route.clone()),
             ttl,
         );
+        Ok(())
+    }
+
+    async fn pending_deal(&self, phone: &PhoneNumber) -> Result<Option<String>, CacheError> {
+        Ok(match self.get(&keys::pending_deal(phone)) {
+            Some(Entry::PendingDeal(deal_id)) => Some(deal_id),
+            _ => None,
+        })
+    }
+
+    async fn put_pending_deal(
+        &self,
+        phone: &PhoneNumber,
+        deal_id: &str,
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        self.put(
+            keys::pending_deal(phone),
+            Entry::PendingDeal(deal_id.to_owned()),
+            ttl,
+        );
+        Ok(())
+    }
+
+    async fn forget_pending_deal(&self, phone: &PhoneNumber) -> Result<(), CacheError> {
+        self.remove(&keys::pending_deal(phone));
         Ok(())
     }
 }

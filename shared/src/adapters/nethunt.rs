@@ -615,6 +615,23 @@ impl Crm for NetHunt {
         Ok(DealRef { id })
     }
 
+    async fn set_deal_owner(
+        &self,
+        deal_id: &str,
+        owner: &CrmUser,
+        deadline: Instant,
+    ) -> Result<(), CrmError> {
+        // update-record addresses the record by id alone: no Deals folder id is needed, and a
+        // deal that no longer exists is a 404 (NotFound) like any other record.
+        let person = self.person_value(owner)?;
+        self.overwrite_fields(
+            deal_id,
+            vec![(self.config.fields.deal_owner.as_str(), json!([person]))],
+            deadline,
+        )
+        .await
+    }
+
     async fn responsible_manager(
         &self,
         contact_id: &str,

@@ -1,8 +1,10 @@
 //! The cache port: what the bridge remembers between calls so it can answer without the CRM.
 //!
-//! Two kinds of entry, both with an expiry:
+//! Three kinds of entry, each with an expiry:
 //! - phone → contact: the contact a number belongs to (CRM id, name, owner, card URL);
-//! - CRM user → manager route: where smart forwarding sends that user's clients.
+//! - CRM user → manager route: where smart forwarding sends that user's clients;
+//! - phone → pending deal: the deal created with a new client's contact at "before call",
+//!   owned by the system user until "after call" names the manager who answered.
 //!
 //! A cache is only ever an optimisation: every caller must work when it misses or fails.
 
@@ -65,6 +67,19 @@ pub trait Cache: Send + Sync {
         route: &ManagerRoute,
         ttl: Duration,
     ) -> Result<(), CacheError>;
+
+    /// The deal the bridge created for a new client's number, still waiting for its manager.
+    async fn pending_deal(&self, phone: &PhoneNumber) -> Result<Option<String>, CacheError>;
+
+    async fn put_pending_deal(
+        &self,
+        phone: &PhoneNumber,
+        deal_id: &str,
+        ttl: Duration,
+    ) -> Result<(), CacheError>;
+
+    /// Drops the entry once the deal has its manager (or was given up on).
+    async fn forget_pending_deal(&self, phone: &PhoneNumber) -> Result<(), CacheError>;
 }
 
 /// Keys shared by every adapter, so an entry has one name wherever it is stored.
@@ -77,6 +92,10 @@ pub mod keys {
 
     pub fn manager_route(crm_user_id: &str) -> String {
         format!("route#{crm_user_id}")
+    }
+
+    pub fn pending_deal(phone: &PhoneNumber) -> String {
+        format!("deal#{}", phone.digits())
     }
 }
 

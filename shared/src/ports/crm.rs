@@ -144,6 +144,14 @@ pub trait Crm: Send + Sync {
         deadline: Instant,
     ) -> Result<DealRef, CrmError>;
 
+    /// Makes `owner` responsible for the deal.
+    async fn set_deal_owner(
+        &self,
+        deal_id: &str,
+        owner: &CrmUser,
+        deadline: Instant,
+    ) -> Result<(), CrmError>;
+
     /// The CRM user responsible for the contact, if any.
     async fn responsible_manager(
         &self,

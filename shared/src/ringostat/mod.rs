@@ -5,6 +5,7 @@ pub mod event;
 pub mod fields;
 pub mod payload;
 
+pub use api::{RingostatApi, RingostatApiConfig, RingostatApiError, SmartPhoneContact};
 pub use event::{
     AiAnalysis, CallEvent, CallStatus, CallType, Direction, Disposition, Durations, Employee,
     EventError, EventKind, ParseOptions, SipParty, Utm,

@@ -1,0 +1,9 @@
+//! The "call processed by AI" Ringostat webhook; handler `bridge_core::webhook::call_event`.
+
+use bridge_core::ringostat::EventKind;
+use bridge_core::webhook;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    webhook::run(|bridge, request| webhook::call_event(bridge, EventKind::CallAnalysis, request)).await
+}
