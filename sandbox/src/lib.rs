@@ -37,6 +37,10 @@ pub struct Credentials {
     pub dataverse_tenant: String,
     pub dataverse_client_id: String,
     pub dataverse_client_secret: String,
+    /// Ringostat's `auth-key` / `Auth-key` header value.
+    pub ringostat_auth_key: String,
+    /// The Ringostat project the key belongs to (`projectId`, `x-project-id`).
+    pub ringostat_project_id: String,
 }
 
 impl Default for Credentials {
@@ -47,6 +51,8 @@ impl Default for Credentials {
             dataverse_tenant: "sandbox-tenant".into(),
             dataverse_client_id: "sandbox-client".into(),
             dataverse_client_secret: "sandbox-secret".into(),
+            ringostat_auth_key: "sandbox-ringostat-key".into(),
+            ringostat_project_id: "12345".into(),
         }
     }
 }
@@ -77,6 +83,8 @@ pub enum Fault {
 pub struct SandboxState {
     pub nethunt: nethunt::NetHuntState,
     pub dataverse: dataverse::DataverseState,
+    /// Ringostat's API and the fake Parameters and Secrets extension.
+    pub ringostat: ringostat::RingostatState,
     pub requests: Vec<LoggedRequest>,
     /// Faults answered to the next requests, one each, in order (control routes excluded).
     pub faults: VecDeque<Fault>,
@@ -149,6 +157,16 @@ impl Sandbox {
         self.base_url()
     }
 
+    /// The Ringostat API base (its paths are served without a prefix).
+    pub fn ringostat_api_url(&self) -> String {
+        self.base_url()
+    }
+
+    /// The Parameters and Secrets extension endpoint (`http://localhost:2773` on Lambda).
+    pub fn secrets_extension_url(&self) -> String {
+        self.base_url()
+    }
+
     pub fn credentials(&self) -> Credentials {
         (*self.state.credentials).clone()
     }
@@ -185,6 +203,7 @@ pub fn router(state: AppState) -> Router {
     let crm = Router::new()
         .merge(nethunt::routes())
         .merge(dataverse::routes())
+        .merge(ringostat::routes())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             log_and_inject,

@@ -19,6 +19,7 @@ pub async fn index(State(state): State<AppState>) -> Html<String> {
     );
     html.push_str(&crate::nethunt::html_section(&state.nethunt));
     html.push_str(&crate::dataverse::html_section(&state.dataverse));
+    html.push_str(&crate::ringostat::html_section(&state.ringostat));
     html.push_str(&format!(
         "<h2>Requests</h2><p>{} CRM requests received.</p></body></html>",
         state.requests.len()

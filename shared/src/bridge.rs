@@ -162,7 +162,12 @@ impl Bridge {
         let mut outcome = Outcome::new(OutcomeKind::ContactReady, event).with_contact(&contact);
         if contact.is_new() {
             outcome.deal_id = self
-                .create_deal(&event.client_phone, contact.contact(), system_user, deadline)
+                .create_deal(
+                    &event.client_phone,
+                    contact.contact(),
+                    system_user,
+                    deadline,
+                )
                 .await?;
             // The manager is known only after the call: remember the deal to hand it over.
             if let (Some(deal), NewContactOwner::AnsweringManager) =
@@ -307,7 +312,12 @@ impl Bridge {
         let Some(owner) = owner.filter(|o| !self.is_system_user(o)) else {
             return Ok(decision(None, ForwardReason::NoManager));
         };
-        let route = match self.settings.staff.member(&owner).and_then(|m| m.route.clone()) {
+        let route = match self
+            .settings
+            .staff
+            .member(&owner)
+            .and_then(|m| m.route.clone())
+        {
             Some(route) => Some(route),
             None => self.cache.manager_route(&owner).await.unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "cache: manager route not read");
@@ -332,8 +342,8 @@ impl Bridge {
 
     /// The CRM user who took (incoming) or made (outgoing) the call.
     fn manager_on_call(&self, event: &CallEvent) -> Option<&CrmUser> {
-        let took_part = event.direction == Direction::Outgoing
-            || event.status() == CallStatus::Answered;
+        let took_part =
+            event.direction == Direction::Outgoing || event.status() == CallStatus::Answered;
         took_part
             .then(|| self.settings.staff.crm_user_for(&event.employee))
             .flatten()
@@ -448,7 +458,11 @@ impl Bridge {
 
     /// Best effort: Smart Phone only shows the name; the call goes on without it.
     async fn sync_smart_phone(&self, phone: &PhoneNumber, contact: &ContactRef, deadline: Instant) {
-        let Some(api) = self.ringostat.as_ref().filter(|_| self.settings.smart_phone_sync) else {
+        let Some(api) = self
+            .ringostat
+            .as_ref()
+            .filter(|_| self.settings.smart_phone_sync)
+        else {
             return;
         };
         let card = SmartPhoneContact {

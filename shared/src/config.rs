@@ -13,6 +13,7 @@ use jiff::tz::TimeZone;
 use crate::activity::{CrmUser, Language};
 use crate::adapters::dataverse::{DataverseConfig, MissedCallState};
 use crate::adapters::nethunt::{DurationUnit, NetHuntConfig};
+use crate::phone::PhoneNumber;
 use crate::ports::crm::CrmKind;
 use crate::ringostat::api::{self, RingostatApiConfig};
 use crate::ringostat::{CallStatus, Direction, EventKind, ParseOptions};
@@ -133,6 +134,8 @@ pub struct Settings {
     pub smart_phone_sync: bool,
     /// Time a webhook may take when the Lambda deadline is unknown (local runs, tests).
     pub webhook_budget: Duration,
+    /// Project number click-to-call calls from when the manager has no `extension` of their own.
+    pub click_to_call_extension: Option<PhoneNumber>,
 }
 
 impl Settings {
@@ -217,10 +220,15 @@ impl Config {
         let staff = Staff::from_json(staff_json.as_ref().map_or("", Secret::expose))?;
 
         let system_user = CrmUser {
-            id: env.required("SYSTEM_USER_ID", match crm_kind {
-                CrmKind::NetHunt => "e-mail of the NetHunt user that owns contacts nobody took",
-                CrmKind::Dataverse => "systemuserid (GUID) of the Smart CRM user that owns new contacts",
-            })?,
+            id: env.required(
+                "SYSTEM_USER_ID",
+                match crm_kind {
+                    CrmKind::NetHunt => "e-mail of the NetHunt user that owns contacts nobody took",
+                    CrmKind::Dataverse => {
+                        "systemuserid (GUID) of the Smart CRM user that owns new contacts"
+                    }
+                },
+            )?,
             name: env.get("SYSTEM_USER_NAME"),
         };
 
@@ -249,11 +257,7 @@ impl Config {
             _ => None,
         };
         let smart_phone_sync = env.flag("SMART_PHONE_SYNC", ringostat.is_some())?;
-        if smart_phone_sync
-            && ringostat
-                .as_ref()
-                .is_none_or(|r| r.project_id.is_none())
-        {
+        if smart_phone_sync && ringostat.as_ref().is_none_or(|r| r.project_id.is_none()) {
             return Err(ConfigError::Invalid {
                 variable: "SMART_PHONE_SYNC",
                 reason: "needs RINGOSTAT_AUTH_KEY and RINGOSTAT_PROJECT_ID".into(),
@@ -267,21 +271,17 @@ impl Config {
             Some(other) => {
                 return Err(ConfigError::Invalid {
                     variable: "NEW_CONTACT_OWNER",
-                    reason: format!(
-                        "is `{other}`; expected `system_user` or `answering_manager`"
-                    ),
+                    reason: format!("is `{other}`; expected `system_user` or `answering_manager`"),
                 });
             }
         };
 
-        let deals = env
-            .flag("CREATE_DEAL", false)?
-            .then(|| DealSettings {
-                name_template: env
-                    .get("DEAL_NAME")
-                    .unwrap_or_else(|| "Дзвінок з {phone}".into()),
-                stage: env.get("DEAL_STAGE"),
-            });
+        let deals = env.flag("CREATE_DEAL", false)?.then(|| DealSettings {
+            name_template: env
+                .get("DEAL_NAME")
+                .unwrap_or_else(|| "Дзвінок з {phone}".into()),
+            stage: env.get("DEAL_STAGE"),
+        });
 
         let language = match env.get("LANGUAGE").as_deref() {
             None | Some("uk") => Language::Uk,
@@ -348,6 +348,13 @@ impl Config {
             forward,
             smart_phone_sync,
             webhook_budget: env.millis("WEBHOOK_BUDGET_MS", 8000)?,
+            click_to_call_extension: match env.get("CLICK_TO_CALL_EXTENSION") {
+                None => None,
+                Some(raw) => Some(PhoneNumber::parse(&raw).map_err(|_| ConfigError::Invalid {
+                    variable: "CLICK_TO_CALL_EXTENSION",
+                    reason: format!("`{raw}` is not a phone number (a project number, 380…)"),
+                })?),
+            },
         };
         Ok(Self {
             settings,
@@ -364,13 +371,12 @@ async fn nethunt_config(
     lookup: &Lookup<'_>,
     secrets: &SecretStore,
 ) -> Result<NetHuntConfig, ConfigError> {
-    let api_key = secrets
-        .resolve("NETHUNT_API_KEY", lookup)
-        .await?
-        .ok_or(ConfigError::Missing {
+    let api_key = secrets.resolve("NETHUNT_API_KEY", lookup).await?.ok_or(
+        ConfigError::Missing {
             variable: "NETHUNT_API_KEY",
             hint: "NetHunt → Settings → Integrations → API key; or NETHUNT_API_KEY_SSM_PARAMETER",
-        })?;
+        },
+    )?;
     let mut config = NetHuntConfig::new(
         env.required("NETHUNT_EMAIL", "the NetHunt user the API key belongs to")?,
         api_key,
@@ -422,9 +428,15 @@ async fn dataverse_config(
             hint: "the client secret of the Entra app registration; or DATAVERSE_CLIENT_SECRET_SSM_PARAMETER",
         })?;
     let mut config = DataverseConfig::new(
-        env.required("DATAVERSE_URL", "the environment URL, https://<org>.crm4.dynamics.com")?,
+        env.required(
+            "DATAVERSE_URL",
+            "the environment URL, https://<org>.crm4.dynamics.com",
+        )?,
         env.required("DATAVERSE_TENANT_ID", "the Entra directory (tenant) id")?,
-        env.required("DATAVERSE_CLIENT_ID", "the application (client) id of the app registration")?,
+        env.required(
+            "DATAVERSE_CLIENT_ID",
+            "the application (client) id of the app registration",
+        )?,
         secret,
     );
     if let Some(authority) = env.get("DATAVERSE_AUTHORITY") {
@@ -452,9 +464,10 @@ fn event_filter(env: &Env<'_, '_>, kind: EventKind) -> Result<EventFilter, Confi
     let (directions_var, statuses_var) = match kind {
         EventKind::BeforeCall => ("BEFORE_CALL_DIRECTIONS", "BEFORE_CALL_STATUSES"),
         EventKind::AfterCall => ("AFTER_CALL_DIRECTIONS", "AFTER_CALL_STATUSES"),
-        EventKind::AfterOutgoingCall => {
-            ("AFTER_OUTGOING_CALL_DIRECTIONS", "AFTER_OUTGOING_CALL_STATUSES")
-        }
+        EventKind::AfterOutgoingCall => (
+            "AFTER_OUTGOING_CALL_DIRECTIONS",
+            "AFTER_OUTGOING_CALL_STATUSES",
+        ),
         EventKind::CallAnalysis => ("CALL_ANALYSIS_DIRECTIONS", "CALL_ANALYSIS_STATUSES"),
     };
     let directions = env
@@ -559,6 +572,7 @@ pub fn local_defaults(crm: &str) -> HashMap<String, String> {
         ("RINGOSTAT_AUTH_KEY", "sandbox-ringostat-key"),
         ("RINGOSTAT_PROJECT_ID", "12345"),
         ("CREATE_DEAL", "true"),
+        ("CLICK_TO_CALL_EXTENSION", "380441112233"),
         ("NETHUNT_BASE_URL", "http://127.0.0.1:4010/api/v1/zapier"),
         ("NETHUNT_EMAIL", "bridge@example.com"),
         ("NETHUNT_API_KEY", "sandbox-nethunt-key"),

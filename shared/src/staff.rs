@@ -23,6 +23,9 @@ pub struct StaffMember {
     pub sip_login: Option<String>,
     /// Where smart forwarding rings this manager.
     pub route: Option<ManagerRoute>,
+    /// The project number click-to-call calls from for this manager (its forwarding scheme
+    /// rings the manager); the configured default when absent.
+    pub extension: Option<PhoneNumber>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,6 +39,8 @@ pub enum StaffError {
     Json(#[from] serde_json::Error),
     #[error("staff entry {index}: `crm_user_id` is empty")]
     EmptyUserId { index: usize },
+    #[error("staff entry {index}: `extension` is not a phone number")]
+    InvalidExtension { index: usize },
     #[error("staff entry {index}: CRM user `{id}` is listed twice")]
     Duplicate { index: usize, id: String },
 }
@@ -55,6 +60,9 @@ struct RawMember {
     /// A SIP login or a phone number; defaults to the SIP login.
     #[serde(default)]
     forward_to: Option<String>,
+    /// A project phone number (Virtual PBX → Connect phone numbers) for click-to-call.
+    #[serde(default)]
+    extension: Option<String>,
 }
 
 impl Staff {
@@ -84,6 +92,12 @@ impl Staff {
                     Ok(number) => ManagerRoute::Number(number),
                     Err(_) => ManagerRoute::SipLogin(target),
                 });
+            let extension = match non_empty(entry.extension) {
+                Some(raw) => Some(
+                    PhoneNumber::parse(&raw).map_err(|_| StaffError::InvalidExtension { index })?,
+                ),
+                None => None,
+            };
             members.push(StaffMember {
                 crm_user: CrmUser {
                     id,
@@ -97,6 +111,7 @@ impl Staff {
                 email: non_empty(entry.email),
                 sip_login,
                 route,
+                extension,
             });
         }
         Ok(Self { members })

@@ -170,8 +170,8 @@ pub async fn smart_forward(bridge: &Bridge, request: Request) -> Response<Body> 
     let caller = fields.get(&fields::CALLER).map(PhoneNumber::parse);
     let decision = match caller {
         Some(Ok(caller)) => {
-            let budget = deadline_of(&request, settings.budget)
-                .min(Instant::now() + settings.budget);
+            let budget =
+                deadline_of(&request, settings.budget).min(Instant::now() + settings.budget);
             let decision = bridge.smart_forward(&caller, budget).await;
             tracing::info!(
                 event = "smart_forward",
@@ -249,7 +249,14 @@ pub async fn click_to_call(bridge: &Bridge, request: Request) -> Response<Body> 
         query.as_deref(),
     ) {
         Ok(fields) => fields,
-        Err(error) => return error_response(StatusCode::BAD_REQUEST, "invalid_payload", None, &error.to_string()),
+        Err(error) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "invalid_payload",
+                None,
+                &error.to_string(),
+            );
+        }
     };
     let Some(manager_ref) = fields.get(&MANAGER) else {
         return error_response(
@@ -287,15 +294,15 @@ pub async fn click_to_call(bridge: &Bridge, request: Request) -> Response<Body> 
         );
     };
     let Some(extension) = member
-        .sip_login
-        .clone()
-        .or_else(|| member.route.as_ref().map(|r| r.destination().to_owned()))
+        .extension
+        .as_ref()
+        .or(bridge.settings.click_to_call_extension.as_ref())
     else {
         return error_response(
             StatusCode::BAD_REQUEST,
             "no_extension",
             Some(MANAGER.canonical),
-            "this manager has no `sip_login` or `forward_to` in the staff list",
+            "no project number to call from: set the manager's `extension` in STAFF or CLICK_TO_CALL_EXTENSION",
         );
     };
     let Some(api) = &bridge.ringostat else {
@@ -307,7 +314,10 @@ pub async fn click_to_call(bridge: &Bridge, request: Request) -> Response<Body> 
         );
     };
     let deadline = deadline_of(&request, bridge.settings.webhook_budget);
-    match api.outward_call(&extension, phone.digits(), deadline).await {
+    match api
+        .outward_call(extension.digits(), phone.digits(), deadline)
+        .await
+    {
         Ok(()) => {
             tracing::info!(event = "click_to_call", phone = %phone.masked(), manager = %member.crm_user.id, "call started");
             json_response(
@@ -319,7 +329,9 @@ pub async fn click_to_call(bridge: &Bridge, request: Request) -> Response<Body> 
             tracing::warn!(event = "click_to_call", phone = %phone.masked(), %error, "Ringostat refused the call");
             let (status, code) = match &error {
                 RingostatApiError::Auth(_) => (StatusCode::BAD_GATEWAY, "ringostat_auth_failed"),
-                RingostatApiError::Rejected { .. } => (StatusCode::BAD_GATEWAY, "ringostat_rejected"),
+                RingostatApiError::Rejected { .. } => {
+                    (StatusCode::BAD_GATEWAY, "ringostat_rejected")
+                }
                 RingostatApiError::Transient(_) => {
                     (StatusCode::SERVICE_UNAVAILABLE, "ringostat_unavailable")
                 }
@@ -339,7 +351,10 @@ fn admit(bridge: &Bridge, request: &Request) -> Result<(), Response<Body>> {
     let expected = bridge.webhook_token.expose().as_bytes();
     let valid = presented.is_some_and(|token| bool::from(token.as_bytes().ct_eq(expected)));
     if !valid {
-        tracing::warn!(path = request.uri().path(), "request refused: wrong or missing token");
+        tracing::warn!(
+            path = request.uri().path(),
+            "request refused: wrong or missing token"
+        );
         return Err(error_response(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -451,7 +466,12 @@ fn payload_error(error: &EventError) -> Response<Body> {
         EventError::MissingField { .. } => "missing_field",
         EventError::InvalidField { .. } => "invalid_field",
     };
-    error_response(StatusCode::BAD_REQUEST, code, error.field(), &error.to_string())
+    error_response(
+        StatusCode::BAD_REQUEST,
+        code,
+        error.field(),
+        &error.to_string(),
+    )
 }
 
 fn crm_error(error: &CrmError) -> Response<Body> {

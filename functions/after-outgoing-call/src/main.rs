@@ -5,5 +5,8 @@ use bridge_core::webhook;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    webhook::run(|bridge, request| webhook::call_event(bridge, EventKind::AfterOutgoingCall, request)).await
+    webhook::run(|bridge, request| {
+        webhook::call_event(bridge, EventKind::AfterOutgoingCall, request)
+    })
+    .await
 }

@@ -1,0 +1,636 @@
+//! End to end: every `events/` file goes through the real handlers of the Lambda functions
+//! (`bridge_core::webhook`), wired from configuration exactly as the binaries wire them, against
+//! the CRM sandbox and a DynamoDB cache on loopback moto, for NetHunt and for Dataverse.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use bridge_core::adapters::DynamoDbCache;
+use bridge_core::bridge::Bridge;
+use bridge_core::config::{Config, local_defaults};
+use bridge_core::ports::CrmKind;
+use bridge_core::ringostat::EventKind;
+use bridge_core::secret::Secret;
+use bridge_core::secret_store::SecretStore;
+use bridge_core::webhook;
+use bridge_tests::crm_view::CrmView;
+use bridge_tests::{dynamodb_client, dynamodb_endpoint, unique_table_name};
+use crm_sandbox::{Fault, Sandbox};
+use serde_json::Value;
+
+const EXISTING_CLIENT: &str = "380501234567";
+const MANAGER_SIP: &str = "acmeua_olena";
+const PROJECT_NUMBER: &str = "380441112233";
+
+/// A running bridge: the sandbox, its view, and the handlers' dependencies.
+struct Rig {
+    kind: CrmKind,
+    sandbox: Sandbox,
+    bridge: Bridge,
+    vars: HashMap<String, String>,
+}
+
+impl Rig {
+    async fn new(kind: CrmKind) -> Self {
+        Self::with(kind, &[]).await
+    }
+
+    /// The local defaults pointed at a fresh sandbox and a fresh DynamoDB table, then
+    /// `overrides` (an empty value unsets a variable).
+    async fn with(kind: CrmKind, overrides: &[(&str, &str)]) -> Self {
+        let sandbox = Sandbox::start().await.expect("sandbox starts");
+        let table = unique_table_name("e2e");
+        DynamoDbCache::create_table(&dynamodb_client(&dynamodb_endpoint()), &table)
+            .await
+            .expect("cache table created on moto");
+        let mut vars = local_defaults(kind.as_str());
+        for (name, value) in [
+            ("NETHUNT_BASE_URL", sandbox.nethunt_base_url()),
+            ("DATAVERSE_URL", sandbox.dataverse_url()),
+            ("DATAVERSE_AUTHORITY", sandbox.authority_url()),
+            ("RINGOSTAT_API_URL", sandbox.ringostat_api_url()),
+            ("CACHE_TABLE", table),
+        ] {
+            vars.insert(name.into(), value);
+        }
+        for (name, value) in overrides {
+            vars.insert((*name).into(), (*value).into());
+        }
+        let bridge = build(&sandbox, &vars).await;
+        Self {
+            kind,
+            sandbox,
+            bridge,
+            vars,
+        }
+    }
+
+    fn crm(&self) -> CrmView<'_> {
+        CrmView::new(self.kind, &self.sandbox)
+    }
+
+    fn system_user(&self) -> String {
+        self.vars["SYSTEM_USER_ID"].clone()
+    }
+
+    fn manager(&self) -> String {
+        let staff: Value = serde_json::from_str(&self.vars["STAFF"]).expect("staff JSON");
+        staff[0]["crm_user_id"]
+            .as_str()
+            .expect("manager id")
+            .to_owned()
+    }
+
+    /// The existing client of the events, owned by the manager.
+    fn seed_existing_client(&self) -> String {
+        self.crm()
+            .seed_contact("+380501234567", "Марія Шевченко", &self.manager())
+    }
+
+    /// Feeds `events/<file>` to the function its path routes to, as API Gateway would.
+    async fn invoke(&self, file: &str) -> Answer {
+        let text = std::fs::read_to_string(events_dir().join(file))
+            .unwrap_or_else(|e| panic!("events/{file}: {e}"));
+        let request = lambda_http::request::from_str(&text)
+            .unwrap_or_else(|e| panic!("events/{file} is not an API Gateway event: {e}"));
+        let bridge = &self.bridge;
+        let response = match request.uri().path() {
+            "/ringostat/before-call" => {
+                webhook::call_event(bridge, EventKind::BeforeCall, request).await
+            }
+            "/ringostat/after-call" => {
+                webhook::call_event(bridge, EventKind::AfterCall, request).await
+            }
+            "/ringostat/after-outgoing-call" => {
+                webhook::call_event(bridge, EventKind::AfterOutgoingCall, request).await
+            }
+            "/ringostat/call-analysis" => {
+                webhook::call_event(bridge, EventKind::CallAnalysis, request).await
+            }
+            "/ringostat/smart-forward" => webhook::smart_forward(bridge, request).await,
+            "/click-to-call" => webhook::click_to_call(bridge, request).await,
+            other => panic!("events/{file}: no function serves {other}"),
+        };
+        let status = response.status().as_u16();
+        let reason = response
+            .headers()
+            .get("x-bridge-reason")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body: &[u8] = response.body().as_ref();
+        let json = serde_json::from_slice(body).unwrap_or(Value::Null);
+        Answer {
+            status,
+            json,
+            reason,
+        }
+    }
+}
+
+async fn build(sandbox: &Sandbox, vars: &HashMap<String, String>) -> Bridge {
+    let lookup = |name: &str| vars.get(name).cloned().filter(|v| !v.is_empty());
+    let secrets = SecretStore::new(
+        sandbox.secrets_extension_url(),
+        Secret::new("test-session-token"),
+    );
+    let config = Config::load(&lookup, &secrets)
+        .await
+        .expect("the configuration is valid");
+    Bridge::from_config(config)
+        .await
+        .expect("the bridge starts")
+}
+
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    json: Value,
+    reason: Option<String>,
+}
+
+impl Answer {
+    fn field(&self, name: &str) -> &str {
+        self.json[name].as_str().unwrap_or_default()
+    }
+
+    fn assert_outcome(&self, outcome: &str) -> &Self {
+        assert_eq!(self.status, 200, "{:?}", self.json);
+        assert_eq!(self.field("outcome"), outcome, "{:?}", self.json);
+        self
+    }
+}
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+/// One seed scenario as fed from its file, and what the CRM must then hold.
+struct Scenario {
+    file: &'static str,
+    existing: bool,
+    /// Start of the subject of the call record.
+    subject: &'static str,
+    recording: bool,
+    /// Owner of a contact created for the call, per CRM: Smart CRM gives it to the system
+    /// user; NetHunt to the manager who took or made the call.
+    manager_owns_new_contact_in_nethunt: bool,
+}
+
+const SCENARIOS: [Scenario; 8] = [
+    Scenario {
+        file: "after-call-1-answered-existing.json",
+        existing: true,
+        subject: "Вхідний дзвінок від +380501234567 (прийнятий)",
+        recording: true,
+        manager_owns_new_contact_in_nethunt: true,
+    },
+    Scenario {
+        file: "after-call-2-missed-existing.json",
+        existing: true,
+        subject: "Вхідний дзвінок від +380501234567 (пропущений)",
+        recording: false,
+        manager_owns_new_contact_in_nethunt: false,
+    },
+    Scenario {
+        file: "after-call-3-answered-new.json",
+        existing: false,
+        subject: "Вхідний дзвінок від +380671110003 (прийнятий)",
+        recording: true,
+        manager_owns_new_contact_in_nethunt: true,
+    },
+    Scenario {
+        file: "after-call-4-missed-new.json",
+        existing: false,
+        subject: "Вхідний дзвінок від +380671110004 (пропущений)",
+        recording: false,
+        manager_owns_new_contact_in_nethunt: false,
+    },
+    Scenario {
+        file: "after-outgoing-call-5-answered-existing.json",
+        existing: true,
+        subject: "Вихідний дзвінок на +380501234567 (прийнятий)",
+        recording: true,
+        manager_owns_new_contact_in_nethunt: true,
+    },
+    Scenario {
+        file: "after-outgoing-call-6-missed-existing.json",
+        existing: true,
+        subject: "Вихідний дзвінок на +380501234567 (пропущений)",
+        recording: false,
+        manager_owns_new_contact_in_nethunt: true,
+    },
+    Scenario {
+        file: "after-outgoing-call-7-answered-new.json",
+        existing: false,
+        subject: "Вихідний дзвінок на +380671110007 (прийнятий)",
+        recording: true,
+        manager_owns_new_contact_in_nethunt: true,
+    },
+    Scenario {
+        file: "after-outgoing-call-8-missed-new.json",
+        existing: false,
+        subject: "Вихідний дзвінок на +380671110008 (пропущений)",
+        recording: false,
+        manager_owns_new_contact_in_nethunt: true,
+    },
+];
+
+async fn eight_seed_scenarios(kind: CrmKind) {
+    let rig = Rig::new(kind).await;
+    let existing = rig.seed_existing_client();
+    for scenario in &SCENARIOS {
+        let answer = rig.invoke(scenario.file).await;
+        answer.assert_outcome("call_logged");
+        let contact = answer.field("contact_id").to_owned();
+        let calls = rig.crm().call_texts(&contact);
+        let record = calls
+            .iter()
+            .find(|text| text.starts_with(scenario.subject))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{}: no call record `{}` in {calls:?}",
+                    scenario.file, scenario.subject
+                )
+            });
+        let call_id = answer.field("call_id");
+        assert!(
+            record.contains(call_id),
+            "{}: the record names the Ringostat call",
+            scenario.file
+        );
+        assert_eq!(
+            record.contains("https://app.ringostat.com/recordings/"),
+            scenario.recording,
+            "{}: recording link only on answered calls",
+            scenario.file
+        );
+        if scenario.existing {
+            assert_eq!(
+                contact, existing,
+                "{}: attached to the existing contact",
+                scenario.file
+            );
+            assert!(answer.json.get("new_contact").is_none());
+            assert_eq!(
+                rig.crm().owner_of(&existing),
+                Some(rig.manager()),
+                "owner kept"
+            );
+        } else {
+            assert_ne!(contact, existing);
+            assert_eq!(answer.json["new_contact"], true, "{}", scenario.file);
+            assert_eq!(
+                calls.len(),
+                1,
+                "{}: one call on the new contact",
+                scenario.file
+            );
+            let owner = match kind {
+                CrmKind::NetHunt if scenario.manager_owns_new_contact_in_nethunt => rig.manager(),
+                _ => rig.system_user(),
+            };
+            assert_eq!(
+                rig.crm().owner_of(&contact).map(|o| o.to_ascii_lowercase()),
+                Some(owner.to_ascii_lowercase()),
+                "{}: owner of the new contact",
+                scenario.file
+            );
+            // The local defaults create a deal for every new client, owned like the contact.
+            let client = scenario
+                .subject
+                .split_whitespace()
+                .find(|w| w.starts_with('+'));
+            let client = client.expect("the subject names the client");
+            assert_eq!(
+                rig.crm().deals_of(&contact),
+                vec![format!("Дзвінок з {client}")]
+            );
+            assert_eq!(
+                rig.crm()
+                    .deal_owner_of(answer.field("deal_id"))
+                    .map(|o| o.to_ascii_lowercase()),
+                Some(owner.to_ascii_lowercase()),
+                "{}: owner of the new deal",
+                scenario.file
+            );
+        }
+    }
+    assert_eq!(
+        rig.crm().call_texts(&existing).len(),
+        4,
+        "scenarios 1, 2, 5, 6"
+    );
+    assert_eq!(
+        rig.crm().contact_count(),
+        5,
+        "the existing client and four new ones"
+    );
+    assert_eq!(rig.crm().call_count(), 8);
+}
+
+/// A new number rings (before call): a phone-only contact and its deal for the system user,
+/// the UTM tags, Smart Phone told; the manager who answers then gets contact and deal in
+/// NetHunt, while Smart CRM keeps them with the system user.
+async fn new_client_from_ringing_to_answered(kind: CrmKind) {
+    let rig = Rig::new(kind).await;
+    let answer = rig.invoke("before-call-new-client.json").await;
+    answer.assert_outcome("contact_ready");
+    assert_eq!(answer.json["new_contact"], true);
+    let contact = answer.field("contact_id").to_owned();
+    let deal = answer.field("deal_id").to_owned();
+    assert!(
+        !deal.is_empty(),
+        "a deal for the new client: {:?}",
+        answer.json
+    );
+    let crm = rig.crm();
+    assert_eq!(
+        crm.owner_of(&contact).map(|o| o.to_ascii_lowercase()),
+        Some(rig.system_user().to_ascii_lowercase())
+    );
+    assert_eq!(
+        crm.deals_of(&contact),
+        vec!["Дзвінок з +380671110001".to_owned()]
+    );
+    assert_eq!(crm.utm_source_of(&contact).as_deref(), Some("google"));
+    let synced = rig.sandbox.state().ringostat.synced_contacts();
+    assert_eq!(synced.len(), 1, "Smart Phone got the contact");
+    assert_eq!(synced[0]["externalId"], contact.as_str());
+    assert_eq!(synced[0]["contactDirections"][0]["value"], "+380671110001");
+    assert!(
+        synced[0]["contactLink"]
+            .as_str()
+            .is_some_and(|l| l.contains(&contact))
+    );
+
+    let answer = rig
+        .invoke("after-call-answered-after-before-call.json")
+        .await;
+    answer.assert_outcome("call_logged");
+    assert_eq!(
+        answer.field("contact_id"),
+        contact,
+        "the same contact, not a second one"
+    );
+    assert!(answer.json.get("new_contact").is_none());
+    let expected_owner = match kind {
+        CrmKind::NetHunt => rig.manager(),
+        CrmKind::Dataverse => rig.system_user(),
+    }
+    .to_ascii_lowercase();
+    let crm = rig.crm();
+    assert_eq!(
+        crm.owner_of(&contact).map(|o| o.to_ascii_lowercase()),
+        Some(expected_owner.clone())
+    );
+    assert_eq!(
+        crm.deal_owner_of(&deal).map(|o| o.to_ascii_lowercase()),
+        Some(expected_owner)
+    );
+    assert_eq!(crm.contact_count(), 1);
+    assert_eq!(crm.call_texts(&contact).len(), 1);
+}
+
+/// A known caller rings: the contact is found (national notation in the payload), its UTM
+/// source updated, no deal, and Smart Phone shows the client's name.
+async fn existing_client_rings(kind: CrmKind) {
+    let rig = Rig::new(kind).await;
+    let existing = rig.seed_existing_client();
+    let answer = rig.invoke("before-call-existing-client.json").await;
+    answer.assert_outcome("contact_ready");
+    assert_eq!(answer.field("contact_id"), existing);
+    assert!(answer.json.get("deal_id").is_none());
+    let crm = rig.crm();
+    assert_eq!(crm.contact_count(), 1);
+    assert!(crm.deals_of(&existing).is_empty());
+    assert_eq!(crm.utm_source_of(&existing).as_deref(), Some("(direct)"));
+    let synced = rig.sandbox.state().ringostat.synced_contacts();
+    assert_eq!(synced[0]["fullName"], "Марія Шевченко");
+}
+
+/// The AI summary becomes one comment on the contact; an empty analysis writes nothing.
+async fn ai_analysis_becomes_a_comment(kind: CrmKind) {
+    let rig = Rig::new(kind).await;
+    let existing = rig.seed_existing_client();
+    rig.invoke("call-analysis-summary.json")
+        .await
+        .assert_outcome("analysis_added");
+    let notes = rig.crm().notes_of(&existing);
+    assert_eq!(notes.len(), 1);
+    // The title ("AI-аналіз дзвінка") is NetHunt's first line and Dataverse's note subject.
+    for part in [
+        "Підсумок:",
+        "Настрій клієнта: позитивний",
+        "Рекомендації:",
+        ".vtt",
+    ] {
+        assert!(notes[0].contains(part), "`{part}` in {:?}", notes[0]);
+    }
+
+    let answer = rig.invoke("call-analysis-new-client.json").await;
+    answer.assert_outcome("analysis_added");
+    assert_eq!(answer.json["new_contact"], true);
+    assert_eq!(rig.crm().notes_of(answer.field("contact_id")).len(), 1);
+
+    rig.crm().take_crm_requests();
+    rig.invoke("call-analysis-empty.json")
+        .await
+        .assert_outcome("no_analysis");
+    assert_eq!(
+        rig.crm().take_crm_requests(),
+        0,
+        "nothing written, nothing read"
+    );
+    assert_eq!(rig.crm().notes_of(&existing).len(), 1);
+}
+
+/// The webhook number answers the responsible manager's SIP login; the second call comes
+/// from the cache without a CRM request; an unknown caller gets an empty answer.
+async fn smart_forward_routes_to_the_responsible_manager(kind: CrmKind) {
+    let rig = Rig::new(kind).await;
+    rig.seed_existing_client();
+    let answer = rig.invoke("smart-forward-known-client.json").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.json, serde_json::json!({"destination": MANAGER_SIP}));
+    assert_eq!(answer.reason.as_deref(), Some("manager"));
+
+    rig.crm().take_crm_requests();
+    let answer = rig.invoke("smart-forward-get-query.json").await;
+    assert_eq!(answer.json, serde_json::json!({"destination": MANAGER_SIP}));
+    assert_eq!(
+        rig.crm().take_crm_requests(),
+        0,
+        "a cache hit makes no CRM request"
+    );
+
+    let answer = rig.invoke("smart-forward-unknown-client.json").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.json, serde_json::json!({}));
+    assert_eq!(answer.reason.as_deref(), Some("unknown_caller"));
+}
+
+/// Fallback, raw format and a CRM that fails: the call always gets an answer.
+async fn smart_forward_falls_back(kind: CrmKind) {
+    let rig = Rig::with(
+        kind,
+        &[
+            ("FORWARD_FALLBACK", "acmeua_reception"),
+            ("FORWARD_RESPONSE_FORMAT", "raw"),
+        ],
+    )
+    .await;
+    rig.sandbox.inject(Fault::ServerError { status: 503 }, 50);
+    let text =
+        std::fs::read_to_string(events_dir().join("smart-forward-known-client.json")).unwrap();
+    let request = lambda_http::request::from_str(&text).unwrap();
+    let response = webhook::smart_forward(&rig.bridge, request).await;
+    assert_eq!(response.status(), 200);
+    let body: &[u8] = response.body().as_ref();
+    assert_eq!(body, b"acmeua_reception");
+    let reason = response
+        .headers()
+        .get("x-bridge-reason")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(matches!(reason, "crm_error" | "timeout"), "{reason}");
+}
+
+/// Click-to-call asks Ringostat to call the client from the project number; Ringostat's
+/// refusals and unknown managers are clear errors.
+async fn click_to_call_starts_a_call(kind: CrmKind) {
+    let rig = Rig::new(kind).await;
+    let answer = rig.invoke("click-to-call.json").await;
+    answer.assert_outcome("calling");
+    let answer = rig.invoke("click-to-call-get.json").await;
+    answer.assert_outcome("calling");
+    let calls = rig.sandbox.state().ringostat.outward_calls();
+    let expected = (PROJECT_NUMBER.to_owned(), EXISTING_CLIENT.to_owned());
+    assert_eq!(calls, vec![expected.clone(), expected]);
+
+    let answer = rig.invoke("click-to-call-unknown-manager.json").await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.field("error"), "unknown_manager");
+    assert_eq!(answer.field("field"), "manager");
+    assert_eq!(rig.sandbox.state().ringostat.outward_calls().len(), 2);
+
+    let refused = Rig::with(kind, &[("RINGOSTAT_AUTH_KEY", "not-the-project-key")]).await;
+    let answer = refused.invoke("click-to-call.json").await;
+    assert_eq!(answer.status, 502);
+    assert_eq!(answer.field("error"), "ringostat_auth_failed");
+}
+
+/// Every shape Ringostat can send lands; bad requests get a clear 4xx and write nothing.
+async fn payload_shapes_and_bad_requests(kind: CrmKind) {
+    let rig = Rig::new(kind).await;
+    let existing = rig.seed_existing_client();
+    rig.invoke("after-call-form-urlencoded.json")
+        .await
+        .assert_outcome("call_logged");
+    rig.invoke("after-call-token-header.json")
+        .await
+        .assert_outcome("call_logged");
+    let answer = rig.invoke("after-call-get-query.json").await;
+    answer.assert_outcome("call_logged");
+    assert_eq!(answer.json["new_contact"], true);
+    assert_eq!(rig.crm().call_texts(&existing).len(), 2);
+    rig.crm().take_crm_requests();
+
+    let answer = rig.invoke("after-call-missing-uniqueid.json").await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.field("error"), "missing_field");
+    assert_eq!(answer.field("field"), "uniqueid");
+    for file in ["after-call-wrong-token.json", "after-call-no-token.json"] {
+        let answer = rig.invoke(file).await;
+        assert_eq!(answer.status, 401, "{file}");
+        assert_eq!(
+            answer.json,
+            serde_json::json!({"error": "unauthorized", "message": "unauthorized"})
+        );
+    }
+    assert_eq!(
+        rig.crm().take_crm_requests(),
+        0,
+        "refused requests reach no CRM"
+    );
+    assert_eq!(rig.crm().call_count(), 3);
+}
+
+/// The per-event filter (NetHunt's "call status" option): missed calls left out.
+async fn filters_leave_calls_out(kind: CrmKind) {
+    let rig = Rig::with(kind, &[("AFTER_CALL_STATUSES", "answered")]).await;
+    let existing = rig.seed_existing_client();
+    rig.invoke("after-call-2-missed-existing.json")
+        .await
+        .assert_outcome("filtered");
+    rig.invoke("after-call-1-answered-existing.json")
+        .await
+        .assert_outcome("call_logged");
+    assert_eq!(rig.crm().call_texts(&existing).len(), 1);
+}
+
+/// A re-sent after-call adds no second record where the CRM can tell (Dataverse's
+/// deterministic `activityid`); the bridge-wide guarantee is the idempotency store's job.
+async fn resent_webhook_is_recognised(kind: CrmKind) {
+    let rig = Rig::new(kind).await;
+    let existing = rig.seed_existing_client();
+    rig.invoke("after-call-1-answered-existing.json")
+        .await
+        .assert_outcome("call_logged");
+    let again = rig.invoke("after-call-1-answered-existing.json").await;
+    if kind == CrmKind::Dataverse {
+        again.assert_outcome("already_logged");
+        assert_eq!(rig.crm().call_texts(&existing).len(), 1);
+    } else {
+        assert_eq!(again.status, 200);
+    }
+}
+
+macro_rules! for_both_crms {
+    ($($test:ident),+ $(,)?) => {
+        mod nethunt {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(bridge_core::ports::CrmKind::NetHunt).await;
+                }
+            )+
+        }
+        mod dataverse {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(bridge_core::ports::CrmKind::Dataverse).await;
+                }
+            )+
+        }
+    };
+}
+
+for_both_crms!(
+    eight_seed_scenarios,
+    new_client_from_ringing_to_answered,
+    existing_client_rings,
+    ai_analysis_becomes_a_comment,
+    smart_forward_routes_to_the_responsible_manager,
+    smart_forward_falls_back,
+    click_to_call_starts_a_call,
+    payload_shapes_and_bad_requests,
+    filters_leave_calls_out,
+    resent_webhook_is_recognised,
+);
+
+/// Every file in `events/` is fed by a test above, so a new event cannot go untested.
+#[test]
+fn every_event_file_is_exercised() {
+    let source = include_str!("functions_e2e.rs");
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(events_dir()).expect("events/ exists") {
+        let name = entry.expect("readable entry").file_name();
+        let name = name.to_string_lossy();
+        if name.ends_with(".json") && !source.contains(&format!("\"{name}\"")) {
+            missing.push(name.into_owned());
+        }
+    }
+    assert!(missing.is_empty(), "events without a test: {missing:?}");
+}
