@@ -128,8 +128,7 @@ pub struct ForwardDecision {
     pub reason: ForwardReason,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ForwardReason {
     /// The responsible manager's route.
     Manager,
@@ -142,6 +141,19 @@ pub enum ForwardReason {
     CrmError,
     /// The budget ran out.
     Timeout,
+}
+
+impl ForwardReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manager => "manager",
+            Self::UnknownCaller => "unknown_caller",
+            Self::NoManager => "no_manager",
+            Self::NoRoute => "no_route",
+            Self::CrmError => "crm_error",
+            Self::Timeout => "timeout",
+        }
+    }
 }
 
 impl Bridge {

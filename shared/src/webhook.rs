@@ -229,11 +229,10 @@ fn forward_response(
             )
         }
     };
-    if let Ok(reason) = serde_json::to_value(decision.reason) {
-        if let Some(reason) = reason.as_str().and_then(|r| HeaderValue::from_str(r).ok()) {
-            response.headers_mut().insert("x-bridge-reason", reason);
-        }
-    }
+    response.headers_mut().insert(
+        "x-bridge-reason",
+        HeaderValue::from_static(decision.reason.as_str()),
+    );
     response
 }
 
