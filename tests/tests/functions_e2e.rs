@@ -38,7 +38,20 @@ impl Rig {
     /// The local defaults pointed at a fresh sandbox and a fresh DynamoDB table, then
     /// `overrides` (an empty value unsets a variable).
     async fn with(kind: CrmKind, overrides: &[(&str, &str)]) -> Self {
+        Self::with_parameters(kind, overrides, &[]).await
+    }
+
+    /// As [`Rig::with`], with SSM parameters stored behind the sandbox's Parameters and Secrets
+    /// extension before the bridge starts.
+    async fn with_parameters(
+        kind: CrmKind,
+        overrides: &[(&str, &str)],
+        parameters: &[(&str, &str)],
+    ) -> Self {
         let sandbox = Sandbox::start().await.expect("sandbox starts");
+        for (name, value) in parameters {
+            sandbox.state().seed_parameter(name, value);
+        }
         let table = unique_table_name("e2e");
         DynamoDbCache::create_table(&dynamodb_client(&dynamodb_endpoint()), &table)
             .await
@@ -586,6 +599,57 @@ async fn resent_webhook_is_recognised(kind: CrmKind) {
     }
 }
 
+/// In AWS every secret comes from Parameter Store through the extension, by name only.
+async fn secrets_come_from_parameter_store(kind: CrmKind) {
+    let (crm_secret, crm_value) = match kind {
+        CrmKind::NetHunt => ("NETHUNT_API_KEY", "sandbox-nethunt-key"),
+        CrmKind::Dataverse => ("DATAVERSE_CLIENT_SECRET", "sandbox-secret"),
+    };
+    let crm_parameter = format!("{crm_secret}_SSM_PARAMETER");
+    let rig = Rig::with_parameters(
+        kind,
+        &[
+            ("WEBHOOK_TOKEN", ""),
+            (
+                "WEBHOOK_TOKEN_SSM_PARAMETER",
+                "/ringostat-bridge/webhook-token",
+            ),
+            (crm_secret, ""),
+            (&crm_parameter, "/ringostat-bridge/crm-secret"),
+        ],
+        &[
+            ("/ringostat-bridge/webhook-token", "local-dev-token"),
+            ("/ringostat-bridge/crm-secret", crm_value),
+        ],
+    )
+    .await;
+    let existing = rig.seed_existing_client();
+    rig.invoke("after-call-1-answered-existing.json")
+        .await
+        .assert_outcome("call_logged");
+    assert_eq!(rig.crm().call_texts(&existing).len(), 1);
+    assert_eq!(rig.invoke("after-call-wrong-token.json").await.status, 401);
+}
+
+/// The webhook number in JSON-RPC mode, and a body over the cap.
+async fn json_rpc_answer_and_body_cap(kind: CrmKind) {
+    let rig = Rig::with(kind, &[("FORWARD_RESPONSE_FORMAT", "jsonrpc")]).await;
+    rig.seed_existing_client();
+    let answer = rig.invoke("smart-forward-known-client.json").await;
+    assert_eq!(
+        answer.json,
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": MANAGER_SIP})
+    );
+
+    let text = std::fs::read_to_string(events_dir().join("after-call-1-answered-existing.json"))
+        .expect("event file");
+    let mut request = lambda_http::request::from_str(&text).expect("API Gateway event");
+    *request.body_mut() = lambda_http::Body::from(vec![b' '; webhook::MAX_BODY_BYTES + 1]);
+    let response = webhook::call_event(&rig.bridge, EventKind::AfterCall, request).await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(rig.crm().call_count(), 0);
+}
+
 macro_rules! for_both_crms {
     ($($test:ident),+ $(,)?) => {
         mod nethunt {
@@ -618,6 +682,8 @@ for_both_crms!(
     payload_shapes_and_bad_requests,
     filters_leave_calls_out,
     resent_webhook_is_recognised,
+    secrets_come_from_parameter_store,
+    json_rpc_answer_and_body_cap,
 );
 
 /// Every file in `events/` is fed by a test above, so a new event cannot go untested.
