@@ -615,3 +615,114 @@ pub fn local_defaults(crm: &str) -> HashMap<String, String> {
     );
     map
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Loads the local defaults of `crm` with `changes` applied (empty value = unset).
+    async fn load(crm: &str, changes: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut vars = local_defaults(crm);
+        for (name, value) in changes {
+            vars.insert((*name).into(), (*value).into());
+        }
+        let lookup = move |name: &str| vars.get(name).cloned();
+        // Every value is given directly: the store is never asked.
+        let store = SecretStore::new("http://127.0.0.1:9", Secret::new("unused"));
+        Config::load(&lookup, &store).await
+    }
+
+    #[tokio::test]
+    async fn each_crm_gets_its_seeds_owner_rule() {
+        let nethunt = load("nethunt", &[]).await.unwrap();
+        assert_eq!(
+            nethunt.settings.new_contact_owner,
+            NewContactOwner::AnsweringManager
+        );
+        assert!(matches!(nethunt.crm, CrmConfig::NetHunt(_)));
+        let dataverse = load("dataverse", &[]).await.unwrap();
+        assert_eq!(
+            dataverse.settings.new_contact_owner,
+            NewContactOwner::SystemUser
+        );
+        let overridden = load("dataverse", &[("NEW_CONTACT_OWNER", "answering_manager")])
+            .await
+            .unwrap();
+        assert_eq!(
+            overridden.settings.new_contact_owner,
+            NewContactOwner::AnsweringManager
+        );
+    }
+
+    #[tokio::test]
+    async fn errors_name_the_variable() {
+        let cases: [(&[(&str, &str)], &str); 7] = [
+            (&[("CRM", "")], "`CRM` is required"),
+            (&[("CRM", "pipedrive")], "`CRM` is `pipedrive`"),
+            (&[("WEBHOOK_TOKEN", "")], "`WEBHOOK_TOKEN` is required"),
+            (&[("WEBHOOK_TOKEN", "short")], "`WEBHOOK_TOKEN` is shorter"),
+            (
+                &[("AFTER_CALL_STATUSES", "answered,lost")],
+                "`AFTER_CALL_STATUSES` lists `lost`",
+            ),
+            (
+                &[("FORWARD_BUDGET_MS", "soon")],
+                "`FORWARD_BUDGET_MS` is `soon`",
+            ),
+            (&[("RINGOSTAT_PROJECT_ID", "")], "`SMART_PHONE_SYNC` needs"),
+        ];
+        for (changes, expected) in cases {
+            let error = load("nethunt", changes).await.unwrap_err().to_string();
+            assert!(error.contains(expected), "{changes:?}: {error}");
+        }
+        let error = load("dataverse", &[("DATAVERSE_URL", "")])
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("`DATAVERSE_URL` is required"));
+    }
+
+    #[tokio::test]
+    async fn secrets_do_not_leak_into_debug_output() {
+        let config = load("nethunt", &[]).await.unwrap();
+        let debug = format!("{config:?}");
+        for secret in [
+            LOCAL_WEBHOOK_TOKEN,
+            "sandbox-nethunt-key",
+            "sandbox-ringostat-key",
+        ] {
+            assert!(!debug.contains(secret), "{secret} in Debug output");
+        }
+    }
+
+    #[tokio::test]
+    async fn filters_and_forwarding_are_read() {
+        let config = load(
+            "nethunt",
+            &[
+                ("AFTER_CALL_DIRECTIONS", "incoming"),
+                ("AFTER_CALL_STATUSES", "Answered, missed"),
+                ("FORWARD_RESPONSE_FORMAT", "raw"),
+                ("FORWARD_FALLBACK", "acmeua_reception"),
+            ],
+        )
+        .await
+        .unwrap();
+        let filter = config.settings.filter(EventKind::AfterCall);
+        assert_eq!(filter.directions, vec![Direction::Incoming]);
+        assert_eq!(
+            filter.statuses,
+            vec![CallStatus::Answered, CallStatus::Missed]
+        );
+        assert!(!filter.accepts(Direction::Outgoing, CallStatus::Answered));
+        assert_eq!(
+            config.settings.filter(EventKind::CallAnalysis),
+            EventFilter::default()
+        );
+        assert_eq!(config.settings.forward.format, ForwardFormat::Raw);
+        assert_eq!(
+            config.settings.forward.fallback.as_deref(),
+            Some("acmeua_reception")
+        );
+        assert_eq!(config.settings.forward.budget, Duration::from_millis(1500));
+    }
+}
