@@ -5,25 +5,36 @@
 //! (slower) when it misses or is unreachable.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::activity::{ContactRef, CrmUser, ResolvedContact, call_activity};
 use crate::adapters::http::RetryPolicy;
-use crate::adapters::{Dataverse, DynamoDbCache, MemoryCache, NetHunt};
+use crate::adapters::{
+    Dataverse, DynamoDbCache, DynamoDbLedger, MemoryCache, MemoryLedger, NetHunt,
+};
 use crate::config::{Config, CrmConfig, NewContactOwner, Settings};
 use crate::phone::PhoneNumber;
 use crate::ports::cache::Cache;
 use crate::ports::crm::{Crm, CrmError, NewDeal};
+use crate::ports::ledger::Ledger;
 use crate::ringostat::api::{RingostatApi, RingostatApiError, SmartPhoneContact};
 use crate::ringostat::{CallEvent, CallStatus, Direction, EventKind};
 use crate::secret::Secret;
+
+/// How long the per-number lock is held at most (a contact creation with its retries).
+const LOCK_TTL: Duration = Duration::from_secs(10);
+/// How long an event waits for another event's contact before giving up (and being re-sent).
+const LOCK_WAIT: Duration = Duration::from_secs(4);
+const LOCK_POLL: Duration = Duration::from_millis(100);
 
 /// The adapters and settings every function works with, built once per cold start.
 pub struct Bridge {
     pub crm: Arc<dyn Crm>,
     pub cache: Arc<dyn Cache>,
+    pub ledger: Arc<dyn Ledger>,
     pub ringostat: Option<RingostatApi>,
     pub settings: Settings,
     pub webhook_token: Secret,
@@ -32,12 +43,29 @@ pub struct Bridge {
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
     Crm(#[from] CrmError),
     #[error(transparent)]
     Ringostat(#[from] RingostatApiError),
 }
 
 impl Bridge {
+    /// The bridge of this execution environment, built from the environment on first use.
+    ///
+    /// Built on the first invocation, not at INIT: the Parameters and Secrets extension answers
+    /// only during invocations. A failed build is retried by the next invocation.
+    pub async fn shared() -> Result<&'static Bridge, BuildError> {
+        static BRIDGE: tokio::sync::OnceCell<Bridge> = tokio::sync::OnceCell::const_new();
+        BRIDGE
+            .get_or_try_init(|| async {
+                let config = Config::from_env().await?;
+                Self::from_config(config).await
+            })
+            .await
+            .inspect_err(|error| tracing::error!(%error, "the bridge could not start"))
+    }
+
     /// Wires the adapters the configuration names.
     pub async fn from_config(config: Config) -> Result<Self, BuildError> {
         let policy = RetryPolicy::default();
@@ -45,13 +73,18 @@ impl Bridge {
             CrmConfig::NetHunt(c) => Arc::new(NetHunt::new(c, policy.clone())?),
             CrmConfig::Dataverse(c) => Arc::new(Dataverse::new(c, policy.clone())?),
         };
-        let cache: Arc<dyn Cache> = match config.cache_table {
-            Some(table) => Arc::new(DynamoDbCache::new(
-                DynamoDbCache::client_from_env().await,
-                table,
-            )),
-            None => Arc::new(MemoryCache::new()),
-        };
+        let (cache, ledger): (Arc<dyn Cache>, Arc<dyn Ledger>) =
+            match (config.cache_table, config.parked_table) {
+                (Some(cache_table), Some(parked_table)) => {
+                    let client =
+                        DynamoDbCache::client_for(config.dynamodb_endpoint.as_deref()).await;
+                    (
+                        Arc::new(DynamoDbCache::new(client.clone(), cache_table.clone())),
+                        Arc::new(DynamoDbLedger::new(client, cache_table, parked_table)),
+                    )
+                }
+                _ => (Arc::new(MemoryCache::new()), Arc::new(MemoryLedger::new())),
+            };
         let ringostat = config
             .ringostat
             .map(|c| RingostatApi::new(c, policy))
@@ -59,6 +92,7 @@ impl Bridge {
         Ok(Self {
             crm,
             cache,
+            ledger,
             ringostat,
             settings: config.settings,
             webhook_token: config.webhook_token,
@@ -393,6 +427,53 @@ impl Bridge {
         if let Some(contact) = self.find(phone, deadline).await? {
             return Ok(ResolvedContact::Existing(contact));
         }
+        // One creator per number: events arriving together for a new number (before-call,
+        // AI, a second line) would otherwise each create a contact. The others wait for the
+        // winner's contact, which it caches before it lets go of the lock.
+        let give_up = deadline.min(Instant::now() + LOCK_WAIT);
+        let mut contended = false;
+        loop {
+            match self.cache.try_lock(phone, LOCK_TTL).await {
+                Ok(true) => break,
+                Ok(false) => contended = true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cache: no per-number lock, creating without it");
+                    return self.create(phone, owner, deadline).await;
+                }
+            }
+            tokio::time::sleep(LOCK_POLL).await;
+            if let Ok(Some(contact)) = self.cache.contact(phone).await {
+                return Ok(ResolvedContact::Existing(contact));
+            }
+            if Instant::now() >= give_up {
+                return Err(CrmError::Transient(
+                    "another event is creating this number's contact".into(),
+                ));
+            }
+        }
+        // The lock was busy: its holder may have created the contact and gone.
+        let existing = if contended {
+            self.find(phone, deadline).await
+        } else {
+            Ok(None)
+        };
+        let result = match existing {
+            Ok(Some(contact)) => Ok(ResolvedContact::Existing(contact)),
+            Ok(None) => self.create(phone, owner, deadline).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = self.cache.unlock(phone).await {
+            tracing::warn!(error = %e, "cache: per-number lock not released (it expires)");
+        }
+        result
+    }
+
+    async fn create(
+        &self,
+        phone: &PhoneNumber,
+        owner: &CrmUser,
+        deadline: Instant,
+    ) -> Result<ResolvedContact, CrmError> {
         let created = self.crm.create_contact(phone, owner, deadline).await?;
         tracing::info!(contact_id = %created.id, "contact created");
         self.remember(phone, &created).await;

@@ -155,8 +155,13 @@ pub enum CrmConfig {
 pub struct Config {
     pub settings: Settings,
     pub crm: CrmConfig,
-    /// DynamoDB table of the cache; `None`: an in-memory cache (local runs).
+    /// DynamoDB table of the cache and the idempotency records; `None` (or no
+    /// `parked_table`): in-memory cache and ledger (local runs).
     pub cache_table: Option<String>,
+    /// DynamoDB table of the events parked for replay.
+    pub parked_table: Option<String>,
+    /// A DynamoDB endpoint other than AWS's (local runs, tests).
+    pub dynamodb_endpoint: Option<String>,
     pub ringostat: Option<RingostatApiConfig>,
     /// The shared secret every request must carry.
     pub webhook_token: Secret,
@@ -356,10 +361,20 @@ impl Config {
                 })?),
             },
         };
+        let (cache_table, parked_table) = (env.get("CACHE_TABLE"), env.get("PARKED_TABLE"));
+        if cache_table.is_some() != parked_table.is_some() {
+            return Err(ConfigError::Invalid {
+                variable: "PARKED_TABLE",
+                reason: "and CACHE_TABLE go together: set both (DynamoDB) or neither (in memory)"
+                    .into(),
+            });
+        }
         Ok(Self {
             settings,
             crm,
-            cache_table: env.get("CACHE_TABLE"),
+            cache_table,
+            parked_table,
+            dynamodb_endpoint: env.get("DYNAMODB_ENDPOINT_URL"),
             ringostat,
             webhook_token,
         })

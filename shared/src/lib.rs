@@ -9,6 +9,7 @@ pub mod adapters;
 pub mod bridge;
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod phone;
 pub mod ports;
 pub mod ringostat;

@@ -24,52 +24,39 @@ use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response, service_fn};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
-use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use crate::bridge::{Bridge, ForwardDecision, Outcome};
-use crate::config::{Config, ForwardFormat};
+use crate::bridge::{Bridge, ForwardDecision};
+use crate::config::ForwardFormat;
+use crate::delivery::{Delivery, RawEvent};
 use crate::phone::PhoneNumber;
-use crate::ports::crm::CrmError;
 use crate::ringostat::api::RingostatApiError;
 use crate::ringostat::fields::{self, Field};
 use crate::ringostat::{CallEvent, EventError, EventKind, Fields};
 
-/// Runs a function: JSON logs when Lambda asks for them, then `handler` for every request.
-///
-/// The bridge is built on the first request, not at INIT: the Parameters and Secrets extension
-/// answers only during invocations. It is kept for the life of the execution environment; a
-/// failed build is retried by the next request and answered 500 meanwhile.
+/// Runs a function: JSON logs when Lambda asks for them, then `handler` for every request
+/// with the environment's [`Bridge::shared`]; a bridge that cannot start answers 500 naming
+/// the configuration problem.
 pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
 where
     F: Fn(&'static Bridge, Request) -> Fut + Send + Sync,
     Fut: Future<Output = Response<Body>> + Send,
 {
-    static BRIDGE: OnceCell<Bridge> = OnceCell::const_new();
     lambda_http::tracing::init_default_subscriber();
     let handler = &handler;
     lambda_http::run(service_fn(move |request: Request| async move {
-        let response = match BRIDGE.get_or_try_init(build_bridge).await {
+        let response = match Bridge::shared().await {
             Ok(bridge) => handler(bridge, request).await,
-            Err(message) => error_response(
+            Err(error) => error_response(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "configuration",
                 None,
-                &message,
+                &error.to_string(),
             ),
         };
         Ok::<_, Infallible>(response)
     }))
     .await
-}
-
-async fn build_bridge() -> Result<Bridge, String> {
-    let config = Config::from_env().await.map_err(|e| e.to_string());
-    let bridge = match config {
-        Ok(config) => Bridge::from_config(config).await.map_err(|e| e.to_string()),
-        Err(e) => Err(e),
-    };
-    bridge.inspect_err(|error| tracing::error!(%error, "the bridge could not start"))
 }
 
 /// Largest body accepted: a Ringostat webhook is a few kilobytes.
@@ -115,41 +102,46 @@ pub async fn call_event(bridge: &Bridge, kind: EventKind, request: Request) -> R
         }
     };
     let deadline = deadline_of(&request, bridge.settings.webhook_budget);
-    let result = match kind {
-        EventKind::BeforeCall => bridge.before_call(&event, deadline).await,
-        EventKind::AfterCall | EventKind::AfterOutgoingCall => {
-            bridge.after_call(&event, deadline).await
-        }
-        EventKind::CallAnalysis => bridge.call_analysis(&event, deadline).await,
+    let raw = RawEvent {
+        content_type: content_type(&request).map(str::to_owned),
+        body: request.body().to_vec(),
+        query,
     };
+    let delivery = bridge.deliver(&raw, &event, deadline, 1).await;
+    let (status, body) = delivery.answer();
     let elapsed_ms = started.elapsed().as_millis() as u64;
     let phone = event.client_phone.masked();
-    match result {
-        Ok(outcome) => {
-            tracing::info!(
-                event = kind.as_str(),
-                call_id = %event.call_id,
-                phone = %phone,
-                outcome = ?outcome.outcome,
-                contact_id = outcome.contact_id.as_deref().unwrap_or(""),
-                new_contact = outcome.new_contact,
-                elapsed_ms,
-                "event handled"
-            );
-            json_response(StatusCode::OK, &outcome_body(&outcome))
-        }
-        Err(error) => {
-            tracing::error!(
-                event = kind.as_str(),
-                call_id = %event.call_id,
-                phone = %phone,
-                %error,
-                elapsed_ms,
-                "event failed"
-            );
-            crm_error(&error)
-        }
+    let outcome = body["outcome"]
+        .as_str()
+        .unwrap_or(body["error"].as_str().unwrap_or(""));
+    if let Delivery::Failed { error, .. } = &delivery {
+        tracing::error!(
+            event = kind.as_str(),
+            call_id = %event.call_id,
+            phone = %phone,
+            delivery = delivery.label(),
+            status,
+            error = %error,
+            elapsed_ms,
+            "event failed"
+        );
+    } else {
+        tracing::info!(
+            event = kind.as_str(),
+            call_id = %event.call_id,
+            phone = %phone,
+            delivery = delivery.label(),
+            status,
+            outcome,
+            contact_id = body["contact_id"].as_str().unwrap_or(""),
+            elapsed_ms,
+            "event handled"
+        );
     }
+    json_response(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        &body,
+    )
 }
 
 /// The webhook number: where Ringostat should ring this caller.
@@ -455,10 +447,6 @@ fn deadline_of(request: &Request, budget: Duration) -> Instant {
     }
 }
 
-fn outcome_body(outcome: &Outcome) -> Value {
-    serde_json::to_value(outcome).unwrap_or_else(|_| json!({}))
-}
-
 fn payload_error(error: &EventError) -> Response<Body> {
     let code = match error {
         EventError::Payload(_) => "invalid_payload",
@@ -471,20 +459,6 @@ fn payload_error(error: &EventError) -> Response<Body> {
         error.field(),
         &error.to_string(),
     )
-}
-
-fn crm_error(error: &CrmError) -> Response<Body> {
-    let (status, code) = match error {
-        CrmError::Throttled { .. } | CrmError::Transient(_) => {
-            (StatusCode::SERVICE_UNAVAILABLE, "crm_unavailable")
-        }
-        CrmError::Auth(_) => (StatusCode::BAD_GATEWAY, "crm_auth_failed"),
-        CrmError::NotFound(_) | CrmError::Rejected { .. } => {
-            (StatusCode::BAD_GATEWAY, "crm_rejected")
-        }
-        CrmError::Config(_) => (StatusCode::INTERNAL_SERVER_ERROR, "configuration"),
-    };
-    error_response(status, code, None, &error.to_string())
 }
 
 fn error_response(

@@ -52,3 +52,4 @@ pub fn unique_table_name(prefix: &str) -> String {
 pub mod crm_view;
 pub mod dataverse_env;
 pub mod nethunt_env;
+pub mod rig;

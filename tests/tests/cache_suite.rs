@@ -272,6 +272,82 @@ async fn pending_deals_contacts_and_routes_do_not_collide(cache: &dyn Cache) {
     );
 }
 
+const LOCK_TTL: Duration = Duration::from_secs(10);
+
+async fn lock_is_exclusive_per_number(cache: &dyn Cache) {
+    let number = phone("0501234567");
+    assert!(cache.try_lock(&number, LOCK_TTL).await.unwrap());
+    assert!(
+        !cache
+            .try_lock(&phone("+380501234567"), LOCK_TTL)
+            .await
+            .unwrap(),
+        "held, under any notation"
+    );
+    assert!(
+        cache
+            .try_lock(&phone("0671112233"), LOCK_TTL)
+            .await
+            .unwrap(),
+        "another number has its own lock"
+    );
+}
+
+async fn unlocked_number_can_be_locked_again(cache: &dyn Cache) {
+    let number = phone("0501234567");
+    assert!(cache.try_lock(&number, LOCK_TTL).await.unwrap());
+    cache.unlock(&number).await.unwrap();
+    assert!(cache.try_lock(&number, LOCK_TTL).await.unwrap());
+    // Unlocking what is not locked is not an error.
+    cache.unlock(&phone("0671112233")).await.unwrap();
+}
+
+async fn lock_expires_after_its_ttl(cache: &dyn Cache, clock: &ManualClock) {
+    let number = phone("0501234567");
+    assert!(cache.try_lock(&number, LOCK_TTL).await.unwrap());
+    clock.advance(9);
+    assert!(!cache.try_lock(&number, LOCK_TTL).await.unwrap());
+    clock.advance(1);
+    // The holder died without unlocking: the lock frees itself after exactly 10 s.
+    assert!(cache.try_lock(&number, LOCK_TTL).await.unwrap());
+    assert!(
+        !cache.try_lock(&number, LOCK_TTL).await.unwrap(),
+        "the new holder has it"
+    );
+}
+
+async fn locks_and_entries_do_not_collide(cache: &dyn Cache) {
+    let number = phone("0501234567");
+    cache
+        .put_contact(&number, &olena_contact(), HOUR)
+        .await
+        .unwrap();
+    assert!(cache.try_lock(&number, LOCK_TTL).await.unwrap());
+    assert_eq!(cache.contact(&number).await.unwrap(), Some(olena_contact()));
+    assert_eq!(cache.pending_deal(&number).await.unwrap(), None);
+    cache.unlock(&number).await.unwrap();
+    assert_eq!(
+        cache.contact(&number).await.unwrap(),
+        Some(olena_contact()),
+        "unlocking keeps the contact"
+    );
+}
+
+async fn concurrent_locks_have_one_winner(cache: Arc<dyn Cache>) {
+    let mut tries = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let cache = cache.clone();
+        tries.spawn(async move { cache.try_lock(&phone("0501234567"), LOCK_TTL).await });
+    }
+    let won: Vec<bool> = tries
+        .join_all()
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
+}
+
 async fn memory_cache(clock: Arc<ManualClock>) -> MemoryCache {
     MemoryCache::with_clock(clock)
 }
@@ -290,9 +366,9 @@ macro_rules! suite {
         mod $adapter {
             use super::*;
 
-            async fn fresh() -> (Box<dyn Cache>, Arc<ManualClock>) {
+            async fn fresh() -> (Arc<dyn Cache>, Arc<ManualClock>) {
                 let clock = Arc::new(ManualClock::starting_at(START));
-                (Box::new(super::$adapter(clock.clone()).await), clock)
+                (Arc::new(super::$adapter(clock.clone()).await), clock)
             }
 
             #[tokio::test]
@@ -345,6 +421,27 @@ macro_rules! suite {
             async fn pending_deals_contacts_and_routes_do_not_collide() {
                 super::pending_deals_contacts_and_routes_do_not_collide(&*fresh().await.0).await;
             }
+            #[tokio::test]
+            async fn lock_is_exclusive_per_number() {
+                super::lock_is_exclusive_per_number(&*fresh().await.0).await;
+            }
+            #[tokio::test]
+            async fn unlocked_number_can_be_locked_again() {
+                super::unlocked_number_can_be_locked_again(&*fresh().await.0).await;
+            }
+            #[tokio::test]
+            async fn lock_expires_after_its_ttl() {
+                let (cache, clock) = fresh().await;
+                super::lock_expires_after_its_ttl(&*cache, &clock).await;
+            }
+            #[tokio::test]
+            async fn locks_and_entries_do_not_collide() {
+                super::locks_and_entries_do_not_collide(&*fresh().await.0).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn concurrent_locks_have_one_winner() {
+                super::concurrent_locks_have_one_winner(fresh().await.0).await;
+            }
         }
     };
 }
@@ -374,6 +471,38 @@ async fn client_from_the_environment_reaches_the_configured_endpoint() {
         cache.contact(&phone("0501234567")).await.unwrap(),
         Some(olena_contact())
     );
+}
+
+/// A dead DynamoDB costs a webhook about a second and a half, not the SDK's default retries:
+/// `client_for` with a closed port fails fast, and the endpoint it is given wins over
+/// `AWS_ENDPOINT_URL_DYNAMODB` (which points at a live moto here).
+#[tokio::test]
+async fn a_dead_endpoint_fails_fast_and_wins_over_the_environment() {
+    use bridge_core::ports::CacheError;
+
+    // A table that exists on moto: reaching moto instead would answer Ok(None).
+    let table = bridge_tests::unique_table_name("dead");
+    DynamoDbCache::create_table(
+        &bridge_tests::dynamodb_client(&bridge_tests::dynamodb_endpoint()),
+        &table,
+    )
+    .await
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .unwrap()
+        .port();
+    let client = DynamoDbCache::client_for(Some(&format!("http://127.0.0.1:{port}"))).await;
+    let cache = DynamoDbCache::new(client, table);
+
+    let started = std::time::Instant::now();
+    let result = cache.contact(&phone("0501234567")).await;
+    let took = started.elapsed();
+    assert!(
+        matches!(result, Err(CacheError::Unavailable(_))),
+        "{result:?}"
+    );
+    assert!(took < Duration::from_secs(2), "took {took:?}");
 }
 
 /// A pending-deal item this version cannot read (no `deal_id`) is an error that names the

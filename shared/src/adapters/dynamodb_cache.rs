@@ -7,22 +7,28 @@
 //! | `contact#<E.164 digits>`       | `contact` | `crm_id`, `name`?, `owner_id`?, `card_url`?       |
 //! | `route#<CRM user id>`          | `route`   | `route_kind` (`sip_login` or `number`), `destination` |
 //! | `deal#<E.164 digits>`          | `deal`    | `deal_id`: a new client's deal awaiting its manager |
+//! | `lock#<E.164 digits>`          | `lock`    | `held_until_ms` (N, epoch ms): per-number lock around contact creation |
+//! | `idem#<kind>#<call id>`        | –         | `status` (`INPROGRESS`/`COMPLETED`), `in_progress_until` (N, epoch ms), `answer_status`?, `answer_body`? (see [`super::dynamodb_ledger`]) |
 //!
 //! - Only point reads and writes by `pk`: no sort key, no index, no scan, so each lookup is one
 //!   `GetItem` (single-digit milliseconds, 0.5 RCU when eventually consistent).
 //! - Phone keys are digits only: the `+` of E.164 has no business in a key.
 //! - `expires_at` (N, epoch seconds) is the table's TTL attribute. DynamoDB deletes expired items
-//!   up to days late, so every read also compares it with the clock.
-//! - Other prefixes (idempotency records, per-number locks) share the table; the prefix keeps
-//!   them apart.
+//!   up to days late, so every read (and every conditional write) also compares times itself.
+//! - Parked events (failed webhooks kept for `replay`) live in a table of their own with the
+//!   same key schema (`pk` = `<kind>#<call id>`), the only table that is ever scanned; see
+//!   [`super::dynamodb_ledger`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType, TimeToLiveSpecification,
@@ -38,7 +44,14 @@ pub const KEY: &str = "pk";
 /// TTL attribute (epoch seconds).
 pub const EXPIRES_AT: &str = "expires_at";
 
-type Item = HashMap<String, AttributeValue>;
+// The cache is an optimisation: a dead or slow DynamoDB must cost a webhook at most ~1.5 s of
+// its budget, never the SDK defaults (3 attempts, no operation timeout).
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(800);
+const OPERATION_TIMEOUT: Duration = Duration::from_millis(1500);
+const MAX_ATTEMPTS: u32 = 2;
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 pub struct DynamoDbCache {
     client: Client,
@@ -59,15 +72,34 @@ impl DynamoDbCache {
         }
     }
 
-    /// A client configured from the Lambda environment (region, credentials). Local runs and
-    /// tests point it at a loopback endpoint with `AWS_ENDPOINT_URL_DYNAMODB`, which the SDK
-    /// reads itself.
+    /// A client configured from the Lambda environment (region, credentials), with short
+    /// timeouts. Local runs and tests point it at a loopback endpoint with
+    /// `AWS_ENDPOINT_URL_DYNAMODB`, which the SDK reads itself.
     pub async fn client_from_env() -> Client {
-        Client::new(
-            &aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .load()
-                .await,
-        )
+        Self::client_for(None).await
+    }
+
+    /// Like [`Self::client_from_env`], but sending to `endpoint` when given (a loopback URL for
+    /// local runs and tests); it wins over any endpoint set in the environment.
+    pub async fn client_for(endpoint: Option<&str>) -> Client {
+        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .operation_timeout(OPERATION_TIMEOUT)
+                    .build(),
+            )
+            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .load()
+            .await;
+        let mut config = aws_sdk_dynamodb::config::Builder::from(&shared);
+        // Set on the service config, not the loader: a loader endpoint would lose to
+        // `AWS_ENDPOINT_URL_DYNAMODB`.
+        if let Some(endpoint) = endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        Client::from_conf(config.build())
     }
 
     pub fn table(&self) -> &str {
@@ -263,16 +295,71 @@ impl Cache for DynamoDbCache {
     async fn forget_pending_deal(&self, phone: &PhoneNumber) -> Result<(), CacheError> {
         self.delete(keys::pending_deal(phone)).await
     }
+
+    async fn try_lock(&self, phone: &PhoneNumber, ttl: Duration) -> Result<bool, CacheError> {
+        let now_s = self.clock.now_epoch_secs();
+        let now_ms = now_s.saturating_mul(1000);
+        let held_until_ms = lock_until_ms(now_ms, ttl);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(KEY, AttributeValue::S(keys::lock(phone)))
+            .item("kind", AttributeValue::S("lock".into()))
+            .item(HELD_UNTIL_MS, AttributeValue::N(held_until_ms.to_string()))
+            // Rounded up, so DynamoDB's TTL never removes a lock that is still held.
+            .item(
+                EXPIRES_AT,
+                AttributeValue::N(ceil_secs(held_until_ms).to_string()),
+            )
+            // Milliseconds decide (a 10 s lock must not become 9 or 11 s); `expires_at` also
+            // frees an entry that lacks them.
+            .condition_expression(
+                "attribute_not_exists(#pk) OR #expires_at <= :now_s OR #held_until_ms <= :now_ms",
+            )
+            .expression_attribute_names("#pk", KEY)
+            .expression_attribute_names("#expires_at", EXPIRES_AT)
+            .expression_attribute_names("#held_until_ms", HELD_UNTIL_MS)
+            .expression_attribute_values(":now_s", AttributeValue::N(now_s.to_string()))
+            .expression_attribute_values(":now_ms", AttributeValue::N(now_ms.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn unlock(&self, phone: &PhoneNumber) -> Result<(), CacheError> {
+        self.delete(keys::lock(phone)).await
+    }
 }
 
-fn string(item: &Item, name: &str) -> Option<String> {
+/// Lock attribute: epoch milliseconds until which the lock is held.
+const HELD_UNTIL_MS: &str = "held_until_ms";
+
+fn lock_until_ms(now_ms: i64, ttl: Duration) -> i64 {
+    now_ms.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Epoch seconds at or after `epoch_ms`.
+pub(crate) fn ceil_secs(epoch_ms: i64) -> i64 {
+    epoch_ms.div_euclid(1000) + i64::from(epoch_ms.rem_euclid(1000) != 0)
+}
+
+pub(crate) fn string(item: &Item, name: &str) -> Option<String> {
     match item.get(name) {
         Some(AttributeValue::S(value)) => Some(value.clone()),
         _ => None,
     }
 }
 
-fn number(item: &Item, name: &str) -> Option<i64> {
+pub(crate) fn number(item: &Item, name: &str) -> Option<i64> {
     match item.get(name) {
         Some(AttributeValue::N(value)) => value.parse().ok(),
         _ => None,
@@ -286,6 +373,6 @@ fn malformed(key: &str, attribute: &str) -> CacheError {
     }
 }
 
-fn unavailable<E: std::error::Error + 'static>(error: E) -> CacheError {
+pub(crate) fn unavailable<E: std::error::Error + 'static>(error: E) -> CacheError {
     CacheError::Unavailable(DisplayErrorContext(error).to_string())
 }

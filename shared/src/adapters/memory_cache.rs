@@ -17,6 +17,8 @@ enum Entry {
     Route(ManagerRoute),
     /// A deal id waiting for its manager.
     PendingDeal(String),
+    /// A per-number lock, held until this epoch millisecond.
+    Lock(i64),
 }
 
 pub struct MemoryCache {
@@ -139,6 +141,29 @@ impl Cache for MemoryCache {
 
     async fn forget_pending_deal(&self, phone: &PhoneNumber) -> Result<(), CacheError> {
         self.remove(&keys::pending_deal(phone));
+        Ok(())
+    }
+
+    async fn try_lock(&self, phone: &PhoneNumber, ttl: Duration) -> Result<bool, CacheError> {
+        let now_ms = self.clock.now_epoch_secs().saturating_mul(1000);
+        let held_until_ms =
+            now_ms.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+        // Check and take under one guard: two callers must never both see the lock free.
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = keys::lock(phone);
+        let held =
+            matches!(entries.get(&key), Some((Entry::Lock(until_ms), _)) if *until_ms > now_ms);
+        if held {
+            return Ok(false);
+        }
+        // The entry's own expiry (seconds) rounds up, so `get` never drops a held lock early.
+        let expires_at = held_until_ms.div_euclid(1000) + 1;
+        entries.insert(key, (Entry::Lock(held_until_ms), expires_at));
+        Ok(true)
+    }
+
+    async fn unlock(&self, phone: &PhoneNumber) -> Result<(), CacheError> {
+        self.remove(&keys::lock(phone));
         Ok(())
     }
 }

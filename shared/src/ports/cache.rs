@@ -80,6 +80,11 @@ pub trait Cache: Send + Sync {
 
     /// Drops the entry once the deal has its manager (or was given up on).
     async fn forget_pending_deal(&self, phone: &PhoneNumber) -> Result<(), CacheError>;
+
+    /// Takes the per-number lock around contact creation for `ttl`; false when another holder has it.
+    async fn try_lock(&self, phone: &PhoneNumber, ttl: Duration) -> Result<bool, CacheError>;
+
+    async fn unlock(&self, phone: &PhoneNumber) -> Result<(), CacheError>;
 }
 
 /// Keys shared by every adapter, so an entry has one name wherever it is stored.
@@ -96,6 +101,10 @@ pub mod keys {
 
     pub fn pending_deal(phone: &PhoneNumber) -> String {
         format!("deal#{}", phone.digits())
+    }
+
+    pub fn lock(phone: &PhoneNumber) -> String {
+        format!("lock#{}", phone.digits())
     }
 }
 

@@ -2,6 +2,8 @@
 
 pub mod cache;
 pub mod crm;
+pub mod ledger;
 
 pub use cache::{Cache, CacheError, ManagerRoute};
 pub use crm::{Crm, CrmError, CrmKind, DealRef, LoggedCall, NewDeal};
+pub use ledger::{Claim, Ledger, ParkedEvent, StoredAnswer};

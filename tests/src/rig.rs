@@ -1,0 +1,200 @@
+//! A running bridge for end-to-end tests: the CRM sandbox, fresh DynamoDB tables on moto, and
+//! the functions' handlers wired from configuration exactly as the binaries wire them.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use bridge_core::adapters::{DynamoDbCache, DynamoDbLedger};
+use bridge_core::bridge::Bridge;
+use bridge_core::config::{Config, local_defaults};
+use bridge_core::ports::CrmKind;
+use bridge_core::ringostat::EventKind;
+use bridge_core::secret::Secret;
+use bridge_core::secret_store::SecretStore;
+use bridge_core::webhook;
+use crm_sandbox::Sandbox;
+use lambda_http::Request;
+use serde_json::Value;
+
+use crate::crm_view::CrmView;
+use crate::{dynamodb_client, dynamodb_endpoint, unique_table_name};
+
+/// A running bridge: the sandbox, its view, and the handlers' dependencies.
+pub struct Rig {
+    pub kind: CrmKind,
+    pub sandbox: Sandbox,
+    pub bridge: Bridge,
+    pub vars: HashMap<String, String>,
+}
+
+impl Rig {
+    pub async fn new(kind: CrmKind) -> Self {
+        Self::with(kind, &[]).await
+    }
+
+    /// The local defaults pointed at a fresh sandbox and a fresh DynamoDB table, then
+    /// `overrides` (an empty value unsets a variable).
+    pub async fn with(kind: CrmKind, overrides: &[(&str, &str)]) -> Self {
+        Self::with_parameters(kind, overrides, &[]).await
+    }
+
+    /// As [`Rig::with`], with SSM parameters stored behind the sandbox's Parameters and Secrets
+    /// extension before the bridge starts.
+    pub async fn with_parameters(
+        kind: CrmKind,
+        overrides: &[(&str, &str)],
+        parameters: &[(&str, &str)],
+    ) -> Self {
+        let sandbox = Sandbox::start().await.expect("sandbox starts");
+        for (name, value) in parameters {
+            sandbox.state().seed_parameter(name, value);
+        }
+        let (table, parked) = (unique_table_name("e2e"), unique_table_name("e2e-parked"));
+        let client = dynamodb_client(&dynamodb_endpoint());
+        DynamoDbCache::create_table(&client, &table)
+            .await
+            .expect("cache table created on moto");
+        DynamoDbLedger::create_parked_table(&client, &parked)
+            .await
+            .expect("parked-events table created on moto");
+        let mut vars = local_defaults(kind.as_str());
+        for (name, value) in [
+            ("NETHUNT_BASE_URL", sandbox.nethunt_base_url()),
+            ("DATAVERSE_URL", sandbox.dataverse_url()),
+            ("DATAVERSE_AUTHORITY", sandbox.authority_url()),
+            ("RINGOSTAT_API_URL", sandbox.ringostat_api_url()),
+            ("CACHE_TABLE", table),
+            ("PARKED_TABLE", parked),
+            ("DYNAMODB_ENDPOINT_URL", dynamodb_endpoint()),
+        ] {
+            vars.insert(name.into(), value);
+        }
+        for (name, value) in overrides {
+            vars.insert((*name).into(), (*value).into());
+        }
+        let bridge = build(&sandbox, &vars).await;
+        Self {
+            kind,
+            sandbox,
+            bridge,
+            vars,
+        }
+    }
+
+    pub fn crm(&self) -> CrmView<'_> {
+        CrmView::new(self.kind, &self.sandbox)
+    }
+
+    pub fn system_user(&self) -> String {
+        self.vars["SYSTEM_USER_ID"].clone()
+    }
+
+    pub fn manager(&self) -> String {
+        let staff: Value = serde_json::from_str(&self.vars["STAFF"]).expect("staff JSON");
+        staff[0]["crm_user_id"]
+            .as_str()
+            .expect("manager id")
+            .to_owned()
+    }
+
+    /// The existing client of the events, owned by the manager.
+    pub fn seed_existing_client(&self) -> String {
+        self.crm()
+            .seed_contact("+380501234567", "Марія Шевченко", &self.manager())
+    }
+
+    /// Feeds `events/<file>` to the function its path routes to, as API Gateway would.
+    pub async fn invoke(&self, file: &str) -> Answer {
+        self.send(event(file)).await
+    }
+
+    /// Sends a request to the function its path routes to.
+    pub async fn send(&self, request: Request) -> Answer {
+        let bridge = &self.bridge;
+        let response = match request.uri().path() {
+            "/ringostat/before-call" => {
+                webhook::call_event(bridge, EventKind::BeforeCall, request).await
+            }
+            "/ringostat/after-call" => {
+                webhook::call_event(bridge, EventKind::AfterCall, request).await
+            }
+            "/ringostat/after-outgoing-call" => {
+                webhook::call_event(bridge, EventKind::AfterOutgoingCall, request).await
+            }
+            "/ringostat/call-analysis" => {
+                webhook::call_event(bridge, EventKind::CallAnalysis, request).await
+            }
+            "/ringostat/smart-forward" => webhook::smart_forward(bridge, request).await,
+            "/click-to-call" => webhook::click_to_call(bridge, request).await,
+            other => panic!("no function serves {other}"),
+        };
+        let status = response.status().as_u16();
+        let reason = response
+            .headers()
+            .get("x-bridge-reason")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body: &[u8] = response.body().as_ref();
+        let json = serde_json::from_slice(body).unwrap_or(Value::Null);
+        Answer {
+            status,
+            json,
+            reason,
+        }
+    }
+}
+
+pub async fn build(sandbox: &Sandbox, vars: &HashMap<String, String>) -> Bridge {
+    let lookup = |name: &str| vars.get(name).cloned().filter(|v| !v.is_empty());
+    let secrets = SecretStore::new(
+        sandbox.secrets_extension_url(),
+        Secret::new("test-session-token"),
+    );
+    let config = Config::load(&lookup, &secrets)
+        .await
+        .expect("the configuration is valid");
+    Bridge::from_config(config)
+        .await
+        .expect("the bridge starts")
+}
+
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub json: Value,
+    pub reason: Option<String>,
+}
+
+impl Answer {
+    pub fn field(&self, name: &str) -> &str {
+        self.json[name].as_str().unwrap_or_default()
+    }
+
+    pub fn assert_outcome(&self, outcome: &str) -> &Self {
+        assert_eq!(self.status, 200, "{:?}", self.json);
+        assert_eq!(self.field("outcome"), outcome, "{:?}", self.json);
+        self
+    }
+}
+
+/// `events/<file>` as the request Lambda would receive.
+pub fn event(file: &str) -> Request {
+    let text = std::fs::read_to_string(events_dir().join(file))
+        .unwrap_or_else(|e| panic!("events/{file}: {e}"));
+    lambda_http::request::from_str(&text)
+        .unwrap_or_else(|e| panic!("events/{file} is not an API Gateway event: {e}"))
+}
+
+/// `events/<file>` with its JSON body changed by `edit` (another call id, another number).
+pub fn event_with(file: &str, edit: impl FnOnce(&mut Value)) -> Request {
+    let mut request = event(file);
+    let mut body: Value = serde_json::from_slice(request.body().as_ref())
+        .unwrap_or_else(|e| panic!("events/{file} has no JSON body: {e}"));
+    edit(&mut body);
+    *request.body_mut() = lambda_http::Body::from(body.to_string());
+    request
+}
+
+pub fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
