@@ -134,11 +134,9 @@ impl Bridge {
                     status: 200,
                     body: serde_json::to_string(&outcome).unwrap_or_else(|_| "{}".into()),
                 };
-                if claimed {
-                    if let Err(e) = self.ledger.complete(&key, &answer, ANSWER_TTL).await {
-                        // The CRM has the call; a re-send would meet the CRM's own dedup only.
-                        tracing::warn!(error = %e, "ledger: completion not stored");
-                    }
+                // The CRM has the call; without the record a re-send meets only the CRM's dedup.
+                if claimed && let Err(e) = self.ledger.complete(&key, &answer, ANSWER_TTL).await {
+                    tracing::warn!(error = %e, "ledger: completion not stored");
                 }
                 Delivery::Done(answer)
             }
@@ -159,10 +157,8 @@ impl Bridge {
                     .await
                     .inspect_err(|e| tracing::error!(error = %e, "ledger: failed event not parked"))
                     .is_ok();
-                if claimed {
-                    if let Err(e) = self.ledger.release(&key).await {
-                        tracing::warn!(error = %e, "ledger: claim not released (it expires)");
-                    }
+                if claimed && let Err(e) = self.ledger.release(&key).await {
+                    tracing::warn!(error = %e, "ledger: claim not released (it expires)");
                 }
                 Delivery::Failed {
                     error: message,

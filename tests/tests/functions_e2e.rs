@@ -425,7 +425,11 @@ async fn resent_webhook_gets_the_first_answer(kind: CrmKind) {
     let again = rig.invoke("after-call-1-answered-existing.json").await;
     assert_eq!(again.status, 200);
     assert_eq!(again.json, first.json, "the stored answer");
-    assert_eq!(rig.crm().take_crm_requests(), 0, "the CRM is not asked again");
+    assert_eq!(
+        rig.crm().take_crm_requests(),
+        0,
+        "the CRM is not asked again"
+    );
     assert_eq!(rig.crm().call_texts(&existing).len(), 1);
 }
 
