@@ -6,13 +6,18 @@
 //!
 //! | Case | Status | Why |
 //! |---|---|---|
-//! | done, duplicate, filtered, no analysis | 200 | Ringostat must not re-send it |
+//! | done, filtered, no analysis | 200 | Ringostat must not re-send it |
+//! | the same event again (a re-send) | 200, the first answer | it took effect once already |
+//! | the same event while its first delivery still runs | 409 `in_progress` | Ringostat re-sends it later and then gets the stored answer |
 //! | wrong or missing token | 401 | says nothing about what was expected |
 //! | body over 64 KiB | 413 | |
-//! | unreadable payload, missing or invalid field | 400 | names the field |
-//! | CRM throttled or unavailable | 503 | Ringostat re-sends it (up to 3 more times) |
-//! | CRM refused the request, CRM credentials wrong | 502 | the bridge could not deliver it |
-//! | bridge misconfigured | 500 | |
+//! | unreadable payload, missing or invalid field | 400 | names the field; no re-send can fix it |
+//! | CRM throttled or unavailable after the retries | 503, `parked: true` | kept for replay **and** re-sent by Ringostat: whichever lands first wins, the other finds it done |
+//! | CRM refused the request, CRM credentials wrong | 502, `parked: true` | kept for replay after the cause is fixed |
+//! | bridge misconfigured | 500 | names the variable |
+//!
+//! With DynamoDB unreachable the event still runs (no cache, no idempotency); should it then
+//! fail, it cannot be parked and the 5xx leaves it with Ringostat's re-sends.
 //!
 //! The webhook number (`smart-forward`) always answers 200 with a destination or the
 //! fallback once authenticated: a ringing call must never wait on an error.

@@ -17,7 +17,7 @@
 //!
 //! Parked events, in the parked table (`pk = <kind>#<call id>`): `kind`, `content_type`?,
 //! `body` (B), `query`?, `error`, `parked_at` (N), `attempts` (N) and `expires_at` =
-//! `parked_at` + 30 days (only used if the table enables TTL on it). The table is small and
+//! `parked_at` + 30 days (the table's TTL attribute). The table is small and
 //! read by `replay` only, so listing is a `Scan`.
 
 use std::sync::Arc;
@@ -31,7 +31,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
 };
 
 use super::dynamodb_cache::{DynamoDbCache, EXPIRES_AT, Item, KEY, number, string, unavailable};
@@ -97,8 +97,8 @@ impl DynamoDbLedger {
         Self::create_parked_table(client, parked_table).await
     }
 
-    /// Creates the parked-events table: `pk` (S) only, no TTL, so nothing parked vanishes
-    /// unless someone unparks it.
+    /// Creates the parked-events table as `template.yaml` declares it: `pk` (S), TTL on
+    /// `expires_at` (parked events are dropped 30 days after they were parked).
     pub async fn create_parked_table(client: &Client, table: &str) -> Result<(), CacheError> {
         client
             .create_table()
@@ -115,6 +115,19 @@ impl DynamoDbLedger {
                 KeySchemaElement::builder()
                     .attribute_name(KEY)
                     .key_type(KeyType::Hash)
+                    .build()
+                    .map_err(unavailable)?,
+            )
+            .send()
+            .await
+            .map_err(unavailable)?;
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(EXPIRES_AT)
+                    .enabled(true)
                     .build()
                     .map_err(unavailable)?,
             )
