@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::bridge::{Bridge, Outcome};
-use crate::phone::mask_phone;
+use crate::phone::mask_long_numbers;
 use crate::ports::crm::CrmError;
 use crate::ports::ledger::{Claim, ParkedEvent, StoredAnswer, event_key};
 use crate::ringostat::{CallEvent, EventKind};
@@ -141,7 +141,7 @@ impl Bridge {
                 Delivery::Done(answer)
             }
             Err(error) => {
-                let message = mask_phone(&error.to_string());
+                let message = mask_long_numbers(&error.to_string());
                 let parked = self
                     .ledger
                     .park(&ParkedEvent {

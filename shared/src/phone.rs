@@ -145,6 +145,31 @@ impl<'de> serde::Deserialize<'de> for PhoneNumber {
     }
 }
 
+/// Masks every run of 7 or more digits but its last four, so a phone number Ringostat echoes
+/// back does not reach the logs while short codes stay readable.
+pub fn mask_long_numbers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 7 {
+            out.push_str(&mask_phone(run));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -303,13 +303,14 @@ async fn check(response: Response) -> Result<(), RingostatApiError> {
         return match rejection_in(&body) {
             Some(message) => Err(RingostatApiError::Rejected {
                 status: status.as_u16(),
-                message: mask_long_numbers(&message),
+                message: crate::phone::mask_long_numbers(&message),
             }),
             None => Ok(()),
         };
     }
-    let message =
-        mask_long_numbers(&rejection_in(&body).unwrap_or_else(|| http::crm_message(&body)));
+    let message = crate::phone::mask_long_numbers(
+        &rejection_in(&body).unwrap_or_else(|| http::crm_message(&body)),
+    );
     Err(match status {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => RingostatApiError::Auth(message),
         StatusCode::TOO_MANY_REQUESTS => {
@@ -401,31 +402,6 @@ fn shorten(text: &str) -> String {
         short.push_str("(empty body)");
     }
     short
-}
-
-/// Masks every run of 7 or more digits but its last four, so a phone number Ringostat echoes
-/// back does not reach the logs while short codes stay readable.
-fn mask_long_numbers(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        if run.len() >= 7 {
-            out.push_str(&crate::phone::mask_phone(run));
-        } else {
-            out.push_str(run);
-        }
-        run.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut run, &mut out);
-    out
 }
 
 #[cfg(test)]
@@ -542,10 +518,13 @@ mod tests {
     #[test]
     fn long_digit_runs_are_masked_in_messages() {
         assert_eq!(
-            mask_long_numbers("Invalid destination 380671112233 (code 422)"),
+            crate::phone::mask_long_numbers("Invalid destination 380671112233 (code 422)"),
             "Invalid destination ********2233 (code 422)"
         );
-        assert_eq!(mask_long_numbers("code -32602"), "code -32602");
+        assert_eq!(
+            crate::phone::mask_long_numbers("code -32602"),
+            "code -32602"
+        );
     }
 
     #[test]
