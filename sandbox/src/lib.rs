@@ -96,6 +96,24 @@ pub struct AppState {
     pub credentials: Arc<Credentials>,
 }
 
+/// The existing client of the `events/` files and the manager of the local staff list.
+pub const DEMO_CLIENT_PHONE: &str = "+380501234567";
+pub const DEMO_CLIENT_NAME: &str = "Марія Шевченко";
+pub const DEMO_MANAGER_EMAIL: &str = dataverse::MANAGER_EMAIL;
+
+impl SandboxState {
+    /// Stores the demo client in both CRMs, owned by the demo manager.
+    pub fn seed_demo(&mut self) {
+        self.nethunt
+            .seed_contact(DEMO_CLIENT_PHONE, DEMO_CLIENT_NAME, DEMO_MANAGER_EMAIL);
+        self.dataverse.seed_contact(
+            DEMO_CLIENT_PHONE,
+            DEMO_CLIENT_NAME,
+            dataverse::MANAGER_USER_ID,
+        );
+    }
+}
+
 impl AppState {
     pub fn lock(&self) -> MutexGuard<'_, SandboxState> {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)

@@ -9,6 +9,13 @@
 //! - `POST /callback/outward_call`: header `Auth-key`, form or JSON body with `extension` and
 //!   `destination`. A malformed value is answered **HTTP 200 with `{"error":{…}}`**, the
 //!   JSON-RPC habit integrators report (§3.2, §7), so a client that trusts the status fails.
+//! - `GET /calls/list` (§3.3): header `Auth-key`, query `export_type` (json only here),
+//!   `from` and `to` (`YYYY-MM-DD HH:MM:SS`, both required here, both ends included), `fields`
+//!   (comma-separated; default every key of the row), `order` (`calldate asc|desc`, default
+//!   asc); `filters` and `merge` are ignored. Serves the call log tests seed, with only the
+//!   requested keys, cut to the limit (6 500, §7; tests lower it). A field name that is not in
+//!   §1.4a is answered **HTTP 200 with `{"error":{…}}`**, as is every request while a test has
+//!   set a failure ([`RingostatState::set_calls_list_error`]).
 //! - A wrong or missing key is 401 with a JSON error. Header names are case-insensitive.
 //!
 //! Choices where the reference is silent ([INFERRED]): the success bodies
@@ -37,6 +44,50 @@ use crate::{AppState, SandboxState};
 
 pub const SYNC_PATH: &str = "/minicrm/contacts/sync";
 pub const OUTWARD_CALL_PATH: &str = "/callback/outward_call";
+pub const CALLS_LIST_PATH: &str = "/calls/list";
+/// Most calls one `calls/list` answer carries ("не більше 6 500", `ringostat.md` §3.3).
+pub const CALLS_LIST_LIMIT: usize = 6500;
+
+/// The call-log columns `ringostat.md` §1.4a lists (`refferrer` sic), plus `employee_fio`.
+const CALL_LOG_FIELDS: [&str; 37] = [
+    "calldate",
+    "caller",
+    "dst",
+    "pool_name",
+    "disposition",
+    "category_mark",
+    "duration",
+    "call_type",
+    "waittime",
+    "billsec",
+    "connected_with",
+    "call_counter",
+    "proper_flag",
+    "repeated_flag",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "uniqueid",
+    "category_number",
+    "employee_number",
+    "employee_mark",
+    "client_id",
+    "remote_ip",
+    "refferrer",
+    "landing",
+    "recording",
+    "recording_wav",
+    "call_card",
+    "additional_number",
+    "has_recording",
+    "scheme_name",
+    "duration_ms",
+    "department",
+    "caller_number",
+    "employee_fio",
+];
 pub const PARAMETER_PATH: &str = "/systemsmanager/parameters/get";
 pub const SECRET_PATH: &str = "/secretsmanager/get";
 /// The header the extension checks (its guard against SSRF).
@@ -75,6 +126,14 @@ pub struct RingostatState {
     outward_calls: Vec<(String, String)>,
     parameters: BTreeMap<String, String>,
     secrets: BTreeMap<String, String>,
+    /// The call log `calls/list` serves, as seeded.
+    call_log: Vec<Value>,
+    /// Calls per `calls/list` answer; `None` for [`CALLS_LIST_LIMIT`].
+    calls_list_limit: Option<usize>,
+    /// While set, `calls/list` answers HTTP 200 with this error.
+    calls_list_error: Option<String>,
+    /// The decoded query of every `calls/list` request that reached the route, oldest first.
+    calls_list_requests: Vec<BTreeMap<String, String>>,
 }
 
 impl RingostatState {
@@ -106,6 +165,30 @@ impl RingostatState {
         self.secrets.insert(id.to_owned(), value.to_owned());
     }
 
+    /// Adds calls to the log `calls/list` serves: objects with calls/list keys (§1.4a) and a
+    /// `calldate` as `YYYY-MM-DD HH:MM:SS` (the export's `2019-06-02T09:30:47+0300` form is read
+    /// too, by its local part). Rows without a readable `calldate` are never served.
+    pub fn seed_call_log(&mut self, rows: Vec<Value>) {
+        self.call_log.extend(rows);
+    }
+
+    /// Sets how many calls one `calls/list` answer carries at most (default 6 500).
+    pub fn set_calls_list_limit(&mut self, limit: usize) {
+        self.calls_list_limit = Some(limit);
+    }
+
+    /// Makes `calls/list` answer HTTP 200 with `{"error":{"code":"export_failed","message":…}}`
+    /// (the JSON-RPC habit of §7) until cleared with `None`.
+    pub fn set_calls_list_error(&mut self, message: Option<&str>) {
+        self.calls_list_error = message.map(str::to_owned);
+    }
+
+    /// The decoded query parameters of each `calls/list` request that reached the route (401s
+    /// and 400s included, injected faults not), oldest first.
+    pub fn calls_list_requests(&self) -> Vec<BTreeMap<String, String>> {
+        self.calls_list_requests.clone()
+    }
+
     fn upsert(&mut self, key: String, contact: Value) {
         match self.contacts.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = contact,
@@ -124,6 +207,16 @@ impl SandboxState {
     pub fn seed_secret(&mut self, id: &str, value: &str) {
         self.ringostat.seed_secret(id, value);
     }
+
+    /// Adds calls to the log Ringostat's `calls/list` serves.
+    pub fn seed_call_log(&mut self, rows: Vec<Value>) {
+        self.ringostat.seed_call_log(rows);
+    }
+
+    /// Sets how many calls one `calls/list` answer carries at most (default 6 500).
+    pub fn set_calls_list_limit(&mut self, limit: usize) {
+        self.ringostat.set_calls_list_limit(limit);
+    }
 }
 
 // --- Routes ------------------------------------------------------------------------------
@@ -132,6 +225,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(SYNC_PATH, post(sync_contacts))
         .route(OUTWARD_CALL_PATH, post(outward_call))
+        .route(CALLS_LIST_PATH, get(calls_list))
         .route(PARAMETER_PATH, get(get_parameter))
         .route(SECRET_PATH, get(get_secret))
 }
@@ -372,6 +466,184 @@ fn is_sip_login(value: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
+// --- Call-log export ----------------------------------------------------------------------
+
+/// What a `calls/list` query asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CallQuery {
+    /// `YYYY-MM-DD HH:MM:SS`, which sorts as text.
+    from: String,
+    to: String,
+    /// `None`: every key of the row.
+    fields: Option<Vec<String>>,
+    descending: bool,
+}
+
+/// Why a query cannot be served: a 400 for a malformed request, a 200 with an error for a
+/// well-formed one Ringostat refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum QueryProblem {
+    BadRequest(String),
+    Refused(&'static str, String),
+}
+
+fn call_query(params: &BTreeMap<String, String>) -> Result<CallQuery, QueryProblem> {
+    let bad = |message: String| Err(QueryProblem::BadRequest(message));
+    match params.get("export_type").map(|v| v.trim()) {
+        None | Some("json") => {}
+        Some(other) => {
+            return bad(format!(
+                "export_type `{other}` is not supported by the sandbox (json only)"
+            ));
+        }
+    }
+    let bound = |key: &str| -> Result<String, QueryProblem> {
+        match params.get(key).map(|v| v.trim()) {
+            None | Some("") => Err(QueryProblem::BadRequest(format!(
+                "{key} is required (YYYY-MM-DD HH:MM:SS)"
+            ))),
+            Some(raw) if is_date_time(raw) => Ok(raw.to_owned()),
+            Some(raw) => Err(QueryProblem::BadRequest(format!(
+                "{key} `{raw}` is not a date-time as YYYY-MM-DD HH:MM:SS"
+            ))),
+        }
+    };
+    let from = bound("from")?;
+    let to = bound("to")?;
+    if from > to {
+        return bad(format!("from {from} is after to {to}"));
+    }
+    let fields = match params.get("fields").map(|v| v.trim()) {
+        None | Some("") => None,
+        Some(list) => {
+            let names: Vec<String> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if let Some(unknown) = names
+                .iter()
+                .find(|n| !CALL_LOG_FIELDS.contains(&n.as_str()))
+            {
+                return Err(QueryProblem::Refused(
+                    "invalid_fields",
+                    format!("Unknown field: {unknown}"),
+                ));
+            }
+            Some(names)
+        }
+    };
+    let descending = match params
+        .get("order")
+        .map(|v| {
+            v.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_ascii_lowercase()
+        })
+        .as_deref()
+    {
+        None | Some("" | "calldate" | "calldate asc") => false,
+        Some("calldate desc") => true,
+        Some(other) => {
+            return bad(format!(
+                "order `{other}` is not supported by the sandbox (calldate asc|desc)"
+            ));
+        }
+    };
+    Ok(CallQuery {
+        from,
+        to,
+        fields,
+        descending,
+    })
+}
+
+/// `YYYY-MM-DD HH:MM:SS` with plausible values.
+fn is_date_time(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let shape = bytes.len() == 19
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            10 => *b == b' ',
+            13 | 16 => *b == b':',
+            _ => b.is_ascii_digit(),
+        });
+    if !shape {
+        return false;
+    }
+    let number = |range: std::ops::Range<usize>| raw[range].parse::<u32>().unwrap_or(u32::MAX);
+    (1..=12).contains(&number(5..7))
+        && (1..=31).contains(&number(8..10))
+        && number(11..13) < 24
+        && number(14..16) < 60
+        && number(17..19) < 60
+}
+
+/// A row's `calldate` as `YYYY-MM-DD HH:MM:SS` (the local part of the export's ISO form).
+fn calldate_of(row: &Value) -> Option<String> {
+    let raw = row.get("calldate")?.as_str()?.trim();
+    let head = raw.get(..19)?.replacen('T', " ", 1);
+    is_date_time(&head).then_some(head)
+}
+
+/// The rows of `log` within the query's window, ordered by `calldate` (ties in seed order),
+/// with the requested keys only, at most `limit` of them.
+fn select_calls(log: &[Value], query: &CallQuery, limit: usize) -> Vec<Value> {
+    let mut rows: Vec<(String, &Value)> = log
+        .iter()
+        .filter_map(|row| calldate_of(row).map(|date| (date, row)))
+        .filter(|(date, _)| query.from <= *date && *date <= query.to)
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    if query.descending {
+        rows.reverse();
+    }
+    rows.into_iter()
+        .take(limit)
+        .map(|(_, row)| match (&query.fields, row) {
+            (Some(fields), Value::Object(all)) => Value::Object(
+                fields
+                    .iter()
+                    .filter_map(|key| all.get(key).map(|v| (key.clone(), v.clone())))
+                    .collect(),
+            ),
+            _ => row.clone(),
+        })
+        .collect()
+}
+
+async fn calls_list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<BTreeMap<String, String>>,
+) -> Response {
+    let mut shared = state.lock();
+    shared.ringostat.calls_list_requests.push(params.clone());
+    if let Some(response) = refuse_key(&state, &headers) {
+        return response;
+    }
+    if let Some(message) = &shared.ringostat.calls_list_error {
+        return error(StatusCode::OK, "export_failed", message);
+    }
+    let query = match call_query(&params) {
+        Ok(query) => query,
+        Err(QueryProblem::BadRequest(message)) => {
+            return error(StatusCode::BAD_REQUEST, "bad_request", &message);
+        }
+        Err(QueryProblem::Refused(code, message)) => {
+            return error(StatusCode::OK, code, &message);
+        }
+    };
+    let limit = shared
+        .ringostat
+        .calls_list_limit
+        .unwrap_or(CALLS_LIST_LIMIT);
+    let rows = select_calls(&shared.ringostat.call_log, &query, limit);
+    axum::Json(Value::Array(rows)).into_response()
+}
+
 // --- Parameters and Secrets extension ---------------------------------------------------
 
 /// The 401 to answer when the session-token header is missing or empty.
@@ -521,6 +793,11 @@ pub(crate) fn html_section(state: &RingostatState) -> String {
     html.push_str("<h2>Ringostat: click-to-call requests</h2>");
     html.push_str(&crate::page::table(&["Extension", "Destination"], &calls));
     html.push_str(&format!(
+        "<p>Call log: {} calls seeded, {} calls/list requests.</p>",
+        state.call_log.len(),
+        state.calls_list_requests.len()
+    ));
+    html.push_str(&format!(
         "<p>Secrets extension: {} parameters and {} secrets seeded (values hidden).</p>",
         state.parameters.len(),
         state.secrets.len()
@@ -610,6 +887,104 @@ mod tests {
         ] {
             assert!(!(is_number(bad) || is_sip_login(bad)), "{bad}");
         }
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn day_query(fields: Option<&str>) -> BTreeMap<String, String> {
+        let mut query = params(&[
+            ("export_type", "json"),
+            ("from", "2025-01-10 00:00:00"),
+            ("to", "2025-01-10 23:59:59"),
+            ("order", "calldate asc"),
+        ]);
+        if let Some(fields) = fields {
+            query.insert("fields".into(), fields.into());
+        }
+        query
+    }
+
+    #[test]
+    fn call_queries_are_checked() {
+        let query = call_query(&day_query(Some("uniqueid, calldate"))).expect("valid");
+        assert_eq!(
+            query,
+            CallQuery {
+                from: "2025-01-10 00:00:00".into(),
+                to: "2025-01-10 23:59:59".into(),
+                fields: Some(vec!["uniqueid".into(), "calldate".into()]),
+                descending: false,
+            }
+        );
+        let bad = |pairs: &[(&str, &str)]| match call_query(&params(pairs)) {
+            Err(QueryProblem::BadRequest(message)) => message,
+            other => panic!("{pairs:?}: {other:?}"),
+        };
+        assert!(bad(&[("to", "2025-01-10 00:00:00")]).contains("from is required"));
+        assert!(bad(&[("from", "2025-01-10 00:00:00")]).contains("to is required"));
+        for wrong in [
+            "2025-01-10T00:00:00",
+            "2025-13-10 00:00:00",
+            "2025-01-10 24:00:00",
+            "10.01.2025 00:00:00",
+            "2025-01-10",
+        ] {
+            let message = bad(&[("from", wrong), ("to", "2025-01-11 00:00:00")]);
+            assert!(message.contains("is not a date-time"), "{wrong}: {message}");
+        }
+        assert!(
+            bad(&[
+                ("from", "2025-01-11 00:00:00"),
+                ("to", "2025-01-10 00:00:00")
+            ])
+            .contains("after")
+        );
+        let mut csv = day_query(None);
+        csv.insert("export_type".into(), "csv".into());
+        assert!(matches!(call_query(&csv), Err(QueryProblem::BadRequest(_))));
+        assert_eq!(
+            call_query(&day_query(Some("uniqueid,callerid"))),
+            Err(QueryProblem::Refused(
+                "invalid_fields",
+                "Unknown field: callerid".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn calls_are_selected_by_window_ordered_and_cut() {
+        let log = vec![
+            json!({"uniqueid": "late", "calldate": "2025-01-10 23:59:59", "caller": "1"}),
+            json!({"uniqueid": "before", "calldate": "2025-01-09 23:59:59"}),
+            json!({"uniqueid": "first", "calldate": "2025-01-10 00:00:00", "remote_ip": "10.0.0.1"}),
+            json!({"uniqueid": "iso", "calldate": "2025-01-10T12:00:00+0200"}),
+            json!({"uniqueid": "after", "calldate": "2025-01-11 00:00:00"}),
+            json!({"uniqueid": "undated"}),
+        ];
+        let ids = |rows: &[Value]| -> Vec<String> {
+            rows.iter()
+                .map(|r| r["uniqueid"].as_str().unwrap_or("").to_owned())
+                .collect()
+        };
+        let query = call_query(&day_query(Some("uniqueid,calldate,caller"))).expect("valid");
+        let rows = select_calls(&log, &query, CALLS_LIST_LIMIT);
+        assert_eq!(ids(&rows), ["first", "iso", "late"]);
+        assert_eq!(
+            rows[0],
+            json!({"uniqueid": "first", "calldate": "2025-01-10 00:00:00"})
+        );
+        assert_eq!(ids(&select_calls(&log, &query, 2)), ["first", "iso"]);
+        let mut desc = day_query(None);
+        desc.insert("order".into(), "calldate  DESC".into());
+        let desc = call_query(&desc).expect("valid");
+        let rows = select_calls(&log, &desc, CALLS_LIST_LIMIT);
+        assert_eq!(ids(&rows), ["late", "iso", "first"]);
+        assert_eq!(rows[2]["remote_ip"], json!("10.0.0.1"));
     }
 
     #[test]

@@ -10,9 +10,16 @@
 //!   status and an `error` key (`ringostat.md` §3.2, §7). Such answers become
 //!   [`RingostatApiError::Rejected`] carrying Ringostat's message.
 //!
+//! - **Call-log export** (`GET /calls/list`, `ringostat.md` §3.3) is a read, so retried on any
+//!   transient failure. Ringostat serves at most 6 500 calls per request;
+//!   [`RingostatApi::calls_in_slices`] halves a window that hits the limit until every slice fits.
+//!
 //! Error messages keep Ringostat's text but mask long digit runs (a destination number echoed
 //! back would otherwise reach the logs). The auth key never leaves [`Secret`].
 
+use jiff::SignedDuration;
+use jiff::civil::DateTime;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Map, Value, json};
@@ -27,6 +34,55 @@ pub const DEFAULT_BASE_URL: &str = "https://api.ringostat.net";
 
 const SYNC_PATH: &str = "/minicrm/contacts/sync";
 const OUTWARD_CALL_PATH: &str = "/callback/outward_call";
+const CALLS_LIST_PATH: &str = "/calls/list";
+
+/// Most calls `calls/list` returns for one request ("не більше 6 500 дзвінків", `ringostat.md`
+/// §3.3, §7). An answer this long may be truncated.
+pub const CALLS_PER_REQUEST: usize = 6500;
+
+/// The call-log columns the bridge asks `calls/list` for: the canonical names of
+/// `ringostat.md` §1.4a, the same keys the webhooks are configured with (§1.4c).
+pub const EXPORT_FIELDS: [&str; 24] = [
+    "uniqueid",
+    "calldate",
+    "call_type",
+    "caller",
+    "dst",
+    "disposition",
+    "duration",
+    "billsec",
+    "waittime",
+    "employee_number",
+    "employee_fio",
+    "department",
+    "connected_with",
+    "has_recording",
+    "recording",
+    "call_card",
+    "pool_name",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "client_id",
+    "landing",
+];
+
+/// `from` / `to` of `calls/list`, in the project's local time.
+const WINDOW_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// Keys under which an export wrapped in an object may carry its rows ([INFERRED]: the doc
+/// shows a bare array).
+const WRAPPER_KEYS: [&str; 4] = ["data", "calls", "items", "result"];
+
+/// Query values: everything but RFC 3986 unreserved characters is encoded (a space becomes
+/// `%20`, never `+`), so any server decodes them the same way.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// `responsible` when the CRM names nobody. The doc lists the field as required without
 /// saying it may be null; the one working implementation known (`devSviat/Ringostat-OkayCMS`)
@@ -123,12 +179,82 @@ impl From<CrmError> for RingostatApiError {
     }
 }
 
+/// A stretch of the call log, both ends included, in the project's local time (the time zone
+/// of the Ringostat cabinet; the caller converts). Sent to the second: sub-second parts are
+/// dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallWindow {
+    pub from: DateTime,
+    pub to: DateTime,
+}
+
+impl CallWindow {
+    pub fn new(from: DateTime, to: DateTime) -> Self {
+        Self { from, to }
+    }
+
+    /// `from` as `calls/list` wants it: `YYYY-MM-DD HH:MM:SS`.
+    pub fn from_param(&self) -> String {
+        self.from.strftime(WINDOW_FORMAT).to_string()
+    }
+
+    /// `to` as `calls/list` wants it: `YYYY-MM-DD HH:MM:SS`.
+    pub fn to_param(&self) -> String {
+        self.to.strftime(WINDOW_FORMAT).to_string()
+    }
+
+    /// Whole seconds from `from` to `to` (negative when the window is reversed).
+    fn span_seconds(&self) -> i64 {
+        whole_second(self.to)
+            .duration_since(whole_second(self.from))
+            .as_secs()
+    }
+
+    /// Two windows that together cover this one, each strictly shorter; `None` for a window
+    /// within one second, which cannot be split.
+    ///
+    /// The halves share their boundary second (`[from, mid]`, `[mid, to]`): whether Ringostat
+    /// treats `to` as inclusive or exclusive (the doc does not say), no call falls between
+    /// them. A call on that second may come back twice; the caller deduplicates. A window of
+    /// exactly one second splits into its two seconds.
+    fn halves(&self) -> Option<(Self, Self)> {
+        let from = whole_second(self.from);
+        let to = whole_second(self.to);
+        let span = self.span_seconds();
+        match span {
+            ..=0 => None,
+            1 => Some((Self::new(from, from), Self::new(to, to))),
+            _ => {
+                let mid = from.checked_add(SignedDuration::from_secs(span / 2)).ok()?;
+                Some((Self::new(from, mid), Self::new(mid, to)))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for CallWindow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} – {}", self.from_param(), self.to_param())
+    }
+}
+
+/// The time without its sub-second part.
+fn whole_second(time: DateTime) -> DateTime {
+    time.with().subsec_nanosecond(0).build().unwrap_or(time)
+}
+
+/// One row of the call log: the requested [`EXPORT_FIELDS`] as Ringostat sent them (numbers
+/// sometimes as strings, `ringostat.md` §1.4a).
+pub type CallRow = Map<String, Value>;
+
 /// Ringostat's API client. Cheap to clone (the HTTP client is shared).
 #[derive(Clone)]
 pub struct RingostatApi {
     client: Client,
     config: RingostatApiConfig,
     policy: RetryPolicy,
+    /// Calls per `calls/list` answer at which the answer counts as truncated.
+    calls_limit: usize,
 }
 
 impl std::fmt::Debug for RingostatApi {
@@ -138,6 +264,7 @@ impl std::fmt::Debug for RingostatApi {
             .field("base_url", &self.config.base_url)
             .field("project_id", &self.config.project_id)
             .field("origin", &self.config.origin)
+            .field("calls_limit", &self.calls_limit)
             .finish_non_exhaustive()
     }
 }
@@ -173,7 +300,20 @@ impl RingostatApi {
             client,
             config,
             policy,
+            calls_limit: CALLS_PER_REQUEST,
         })
+    }
+
+    /// Sets the number of calls at which a `calls/list` answer counts as truncated (default
+    /// [`CALLS_PER_REQUEST`]); for tests against a fake with a small limit. At least 1.
+    pub fn with_calls_limit(mut self, limit: usize) -> Self {
+        self.calls_limit = limit.max(1);
+        self
+    }
+
+    /// The number of calls at which a `calls/list` answer counts as truncated.
+    pub fn calls_limit(&self) -> usize {
+        self.calls_limit
     }
 
     /// POST {base}/minicrm/contacts/sync, headers `auth-key`, `x-project-id`, JSON body
@@ -241,6 +381,235 @@ impl RingostatApi {
         .await?;
         check(response).await
     }
+
+    /// GET {base}/calls/list, header `Auth-key`, query `export_type=json`, `from`, `to`,
+    /// `fields` ([`EXPORT_FIELDS`]) and `order=calldate asc` (`ringostat.md` §3.3): the calls of
+    /// `window` as Ringostat sends them, in its order.
+    ///
+    /// One request, so at most [`CALLS_PER_REQUEST`] calls: an answer that long may be
+    /// truncated, which [`Self::calls_in_slices`] handles. Rows may still be running
+    /// (`disposition` `IN PROGRESS` / `CALLING`, §1.4b, §7) and need fetching again later.
+    ///
+    /// The answer is expected to be a JSON array of objects; an object carrying that array
+    /// under `data`, `calls`, `items` or `result` is accepted too ([INFERRED]). Anything else,
+    /// and errors answered with HTTP 200, are [`RingostatApiError::Rejected`]. A read: retried
+    /// on any transient failure.
+    pub async fn calls(
+        &self,
+        window: CallWindow,
+        deadline: Instant,
+    ) -> Result<Vec<CallRow>, RingostatApiError> {
+        if window.span_seconds() < 0 {
+            return Err(RingostatApiError::Config(format!(
+                "call window ends before it starts ({window})"
+            )));
+        }
+        let url = format!(
+            "{}{CALLS_LIST_PATH}?{}",
+            self.config.base_url,
+            calls_query(&window)
+        );
+        let response = http::send(
+            || {
+                self.client
+                    .get(&url)
+                    .header("Auth-key", self.config.auth_key.expose())
+            },
+            Replay::Safe,
+            &self.policy,
+            deadline,
+        )
+        .await?;
+        let status = response.status();
+        let body = match response.text().await {
+            Ok(body) => body,
+            // A cut-off export is worth fetching again.
+            Err(e) if status.is_success() => {
+                return Err(RingostatApiError::Transient(format!(
+                    "calls/list answer could not be read: {e}"
+                )));
+            }
+            Err(_) => String::new(),
+        };
+        verdict(status, &body)?;
+        calls_in(&body).map_err(|message| RingostatApiError::Rejected {
+            status: status.as_u16(),
+            message,
+        })
+    }
+
+    /// Every call of `window`, however many: a request that comes back with the limit's worth
+    /// of calls (see [`Self::with_calls_limit`]) may have been cut short, so its window is
+    /// halved and each half fetched, again and again until each answer fits. A window within
+    /// one second that still hits the limit cannot be split: its calls are kept as returned
+    /// and a warning is logged.
+    ///
+    /// Calls are deduplicated by `uniqueid` (halves share their boundary second, and Ringostat
+    /// has been seen to repeat a call in one export, `ringostat.md` §7): a call keeps its
+    /// first place and takes the copy fetched last, the freshest (an `IN PROGRESS` row may
+    /// have finished meanwhile). The result is ordered by `calldate`; rows without a
+    /// `uniqueid` are all kept.
+    pub async fn calls_in_slices(
+        &self,
+        window: CallWindow,
+        deadline: Instant,
+    ) -> Result<Vec<CallRow>, RingostatApiError> {
+        // Windows still to fetch, the earliest last so it is fetched first.
+        let mut pending = vec![window];
+        let mut rows = Vec::new();
+        let mut requests = 0_usize;
+        while let Some(slice) = pending.pop() {
+            let batch = self.calls(slice, deadline).await?;
+            requests += 1;
+            if batch.len() < self.calls_limit {
+                rows.extend(batch);
+                continue;
+            }
+            match slice.halves() {
+                Some((first, second)) => {
+                    tracing::debug!(window = %slice, calls = batch.len(), "calls/list hit its limit: splitting the window");
+                    pending.push(second);
+                    pending.push(first);
+                }
+                None => {
+                    tracing::warn!(
+                        window = %slice,
+                        calls = batch.len(),
+                        limit = self.calls_limit,
+                        "calls/list hit its limit within one second: some calls may be missing"
+                    );
+                    rows.extend(batch);
+                }
+            }
+        }
+        let calls = dedupe_calls(rows);
+        tracing::debug!(window = %window, requests, calls = calls.len(), "call log fetched");
+        Ok(calls)
+    }
+}
+
+/// The query string of a `calls/list` request, every value percent-encoded.
+fn calls_query(window: &CallWindow) -> String {
+    let fields = EXPORT_FIELDS.join(",");
+    let from = window.from_param();
+    let to = window.to_param();
+    [
+        ("export_type", "json"),
+        ("from", from.as_str()),
+        ("to", to.as_str()),
+        ("fields", fields.as_str()),
+        ("order", "calldate asc"),
+    ]
+    .iter()
+    .map(|(key, value)| format!("{key}={}", utf8_percent_encode(value, QUERY_VALUE)))
+    .collect::<Vec<_>>()
+    .join("&")
+}
+
+/// The rows of a successful `calls/list` body, or why it is not an export (the body itself is
+/// not quoted: it would carry phone numbers).
+fn calls_in(body: &str) -> Result<Vec<CallRow>, String> {
+    let value: Value = serde_json::from_str(body).map_err(|_| {
+        if body.trim().is_empty() {
+            "calls/list answered an empty body instead of a JSON array of calls".to_owned()
+        } else {
+            "calls/list answered something that is not JSON (expected a JSON array of calls)"
+                .to_owned()
+        }
+    })?;
+    let rows = match value {
+        Value::Array(rows) => rows,
+        Value::Object(mut object) => {
+            let key = WRAPPER_KEYS
+                .iter()
+                .find(|key| object.get(**key).is_some_and(Value::is_array));
+            match key.and_then(|key| object.remove(*key)) {
+                Some(Value::Array(rows)) => rows,
+                _ => {
+                    let keys: Vec<&str> = object.keys().map(String::as_str).take(10).collect();
+                    return Err(shorten(&format!(
+                        "calls/list answered an object without a list of calls (keys: {}); \
+                         expected a JSON array of calls",
+                        keys.join(", ")
+                    )));
+                }
+            }
+        }
+        other => {
+            return Err(format!(
+                "calls/list answered {} instead of a JSON array of calls",
+                json_kind(&other)
+            ));
+        }
+    };
+    rows.into_iter()
+        .enumerate()
+        .map(|(index, row)| match row {
+            Value::Object(row) => Ok(row),
+            other => Err(format!(
+                "calls/list row {index} is {} instead of an object",
+                json_kind(&other)
+            )),
+        })
+        .collect()
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// One row per `uniqueid` at its first place with its last copy, then ordered by `calldate`
+/// (stable; rows without a readable `calldate` go last).
+fn dedupe_calls(rows: Vec<CallRow>) -> Vec<CallRow> {
+    let mut kept: Vec<CallRow> = Vec::with_capacity(rows.len());
+    let mut places = std::collections::HashMap::new();
+    for row in rows {
+        match call_id(&row) {
+            Some(id) => match places.get(&id) {
+                Some(&place) => kept[place] = row,
+                None => {
+                    places.insert(id, kept.len());
+                    kept.push(row);
+                }
+            },
+            None => kept.push(row),
+        }
+    }
+    kept.sort_by_cached_key(|row| {
+        let key = calldate_key(row);
+        (key.is_none(), key)
+    });
+    kept
+}
+
+/// A row's `uniqueid` as text, when it has a non-blank one.
+fn call_id(row: &CallRow) -> Option<String> {
+    match row.get("uniqueid")? {
+        Value::String(id) if !id.trim().is_empty() => Some(id.trim().to_owned()),
+        Value::Number(id) => Some(id.to_string()),
+        _ => None,
+    }
+}
+
+/// `calldate` as `YYYY-MM-DD HH:MM:SS`, which sorts as text: the export's
+/// `2019-06-02T09:30:47+0300` (§1.4a) and the plain form both qualify.
+fn calldate_key(row: &CallRow) -> Option<String> {
+    let raw = row.get("calldate")?.as_str()?.trim();
+    let head = raw.get(..19)?;
+    let shape_ok = head.bytes().enumerate().all(|(i, b)| match i {
+        4 | 7 => b == b'-',
+        10 => b == b' ' || b == b'T' || b == b't',
+        13 | 16 => b == b':',
+        _ => b.is_ascii_digit(),
+    });
+    shape_ok.then(|| format!("{} {}", &head[..10], &head[11..]))
 }
 
 /// The documented sync body for one contact.
@@ -299,8 +668,13 @@ async fn check(response: Response) -> Result<(), RingostatApiError> {
     let status = response.status();
     // A body that cannot be read after a 2xx is treated as empty: the request was accepted.
     let body = response.text().await.unwrap_or_default();
+    verdict(status, &body)
+}
+
+/// Success, or the typed error a final status and body stand for.
+fn verdict(status: StatusCode, body: &str) -> Result<(), RingostatApiError> {
     if status.is_success() {
-        return match rejection_in(&body) {
+        return match rejection_in(body) {
             Some(message) => Err(RingostatApiError::Rejected {
                 status: status.as_u16(),
                 message: crate::phone::mask_long_numbers(&message),
@@ -309,7 +683,7 @@ async fn check(response: Response) -> Result<(), RingostatApiError> {
         };
     }
     let message = crate::phone::mask_long_numbers(
-        &rejection_in(&body).unwrap_or_else(|| http::crm_message(&body)),
+        &rejection_in(body).unwrap_or_else(|| http::crm_message(body)),
     );
     Err(match status {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => RingostatApiError::Auth(message),
@@ -535,6 +909,133 @@ mod tests {
         let shown = format!("{api:?}");
         assert!(!shown.contains("super-secret-key"), "{shown}");
         assert!(shown.contains("12345"), "{shown}");
+    }
+
+    fn at(text: &str) -> DateTime {
+        text.parse().expect("a civil date-time")
+    }
+
+    fn window(from: &str, to: &str) -> CallWindow {
+        CallWindow::new(at(from), at(to))
+    }
+
+    fn row(value: Value) -> CallRow {
+        match value {
+            Value::Object(row) => row,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    #[test]
+    fn the_calls_query_is_percent_encoded() {
+        let query = calls_query(&window("2025-01-10 00:00:00", "2025-01-10 23:59:59.75"));
+        assert_eq!(
+            query,
+            format!(
+                "export_type=json&from=2025-01-10%2000%3A00%3A00&to=2025-01-10%2023%3A59%3A59\
+                 &fields={}&order=calldate%20asc",
+                EXPORT_FIELDS.join("%2C")
+            )
+        );
+    }
+
+    #[test]
+    fn windows_halve_with_a_shared_boundary_until_one_second() {
+        let day = window("2025-01-10 00:00:00", "2025-01-11 00:00:00");
+        assert_eq!(
+            day.halves(),
+            Some((
+                window("2025-01-10 00:00:00", "2025-01-10 12:00:00"),
+                window("2025-01-10 12:00:00", "2025-01-11 00:00:00"),
+            ))
+        );
+        let odd = window("2025-01-10 00:00:00", "2025-01-10 00:00:03");
+        assert_eq!(
+            odd.halves(),
+            Some((
+                window("2025-01-10 00:00:00", "2025-01-10 00:00:01"),
+                window("2025-01-10 00:00:01", "2025-01-10 00:00:03"),
+            ))
+        );
+        let two_seconds = window("2025-01-10 00:00:00.5", "2025-01-10 00:00:01.9");
+        assert_eq!(
+            two_seconds.halves(),
+            Some((
+                window("2025-01-10 00:00:00", "2025-01-10 00:00:00"),
+                window("2025-01-10 00:00:01", "2025-01-10 00:00:01"),
+            ))
+        );
+        for unsplittable in [
+            window("2025-01-10 00:00:00", "2025-01-10 00:00:00"),
+            window("2025-01-10 00:00:00.1", "2025-01-10 00:00:00.9"),
+            window("2025-01-10 00:00:05", "2025-01-10 00:00:00"),
+        ] {
+            assert_eq!(unsplittable.halves(), None, "{unsplittable}");
+        }
+        // Every split makes progress, so slicing ends.
+        let mut pending = vec![day];
+        let mut slices = 0;
+        while let Some(slice) = pending.pop() {
+            slices += 1;
+            if let Some((first, second)) = slice.halves() {
+                assert!(first.span_seconds() < slice.span_seconds());
+                assert!(second.span_seconds() < slice.span_seconds());
+                if slice.span_seconds() > 86_000 {
+                    pending.extend([first, second]);
+                }
+            }
+        }
+        assert!(slices > 1);
+    }
+
+    #[test]
+    fn exports_are_read_bare_or_wrapped() {
+        let call = json!({"uniqueid": "ua0_-1.1", "calldate": "2025-01-10 10:00:00"});
+        for body in [
+            json!([call]).to_string(),
+            json!({"data": [call]}).to_string(),
+            json!({"status": "success", "calls": [call]}).to_string(),
+            json!({"items": [call], "total": 1}).to_string(),
+            json!({"result": [call]}).to_string(),
+        ] {
+            assert_eq!(calls_in(&body), Ok(vec![row(call.clone())]), "{body}");
+        }
+        assert_eq!(calls_in("[]"), Ok(vec![]));
+        for (body, expected) in [
+            ("", "empty body"),
+            ("uniqueid;calldate\n", "not JSON"),
+            ("null", "answered null"),
+            ("\"ok\"", "answered a string"),
+            (r#"{"total": 0}"#, "without a list of calls (keys: total)"),
+            (r#"[{"uniqueid": "a"}, 5]"#, "row 1 is a number"),
+        ] {
+            let message = calls_in(body).expect_err(body);
+            assert!(message.contains(expected), "{body}: {message}");
+        }
+    }
+
+    #[test]
+    fn calls_are_deduplicated_and_ordered_by_calldate() {
+        let rows = vec![
+            row(
+                json!({"uniqueid": "a", "calldate": "2025-01-10 10:00:00", "disposition": "IN PROGRESS"}),
+            ),
+            row(json!({"uniqueid": "b", "calldate": "2025-01-10 10:00:05"})),
+            row(json!({"calldate": "2025-01-10 10:00:01"})),
+            row(json!({"uniqueid": "c", "calldate": "2025-01-10T09:59:59+0200"})),
+            row(
+                json!({"uniqueid": "a", "calldate": "2025-01-10 10:00:00", "disposition": "ANSWERED"}),
+            ),
+            row(json!({"uniqueid": "d"})),
+            row(json!({"calldate": "2025-01-10 10:00:01"})),
+        ];
+        let calls = dedupe_calls(rows);
+        let ids: Vec<String> = calls
+            .iter()
+            .map(|r| call_id(r).unwrap_or_else(|| "-".into()))
+            .collect();
+        assert_eq!(ids, ["c", "a", "-", "-", "b", "d"]);
+        assert_eq!(calls[1]["disposition"], json!("ANSWERED"));
     }
 
     #[test]
