@@ -207,6 +207,11 @@ impl NetHuntState {
         self.call_logs.len()
     }
 
+    /// Every call log, oldest first.
+    pub fn all_call_logs(&self) -> &[CallLog] {
+        &self.call_logs
+    }
+
     /// Texts of the call logs on the record, oldest first.
     pub fn calls_of(&self, contact_id: &str) -> Vec<String> {
         self.call_logs_of(contact_id)

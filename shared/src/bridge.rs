@@ -88,7 +88,8 @@ impl Bridge {
         let ringostat = config
             .ringostat
             .map(|c| RingostatApi::new(c, policy))
-            .transpose()?;
+            .transpose()?
+            .map(|api| api.with_calls_limit(config.calls_per_request));
         Ok(Self {
             crm,
             cache,

@@ -136,6 +136,10 @@ pub struct Settings {
     pub webhook_budget: Duration,
     /// Project number click-to-call calls from when the manager has no `extension` of their own.
     pub click_to_call_extension: Option<PhoneNumber>,
+    /// How far back each scheduled reconciliation looks (overlapping runs are harmless).
+    pub reconcile_window: Duration,
+    /// How recent calls it leaves to their webhooks.
+    pub reconcile_lag: Duration,
 }
 
 impl Settings {
@@ -165,6 +169,8 @@ pub struct Config {
     pub ringostat: Option<RingostatApiConfig>,
     /// The shared secret every request must carry.
     pub webhook_token: Secret,
+    /// Rows one `calls/list` request returns at most (Ringostat documents 6 500).
+    pub calls_per_request: usize,
 }
 
 impl Config {
@@ -353,6 +359,8 @@ impl Config {
             forward,
             smart_phone_sync,
             webhook_budget: env.millis("WEBHOOK_BUDGET_MS", 8000)?,
+            reconcile_window: env.seconds("RECONCILE_WINDOW_MINUTES", 120)? * 60,
+            reconcile_lag: env.seconds("RECONCILE_LAG_MINUTES", 15)? * 60,
             click_to_call_extension: match env.get("CLICK_TO_CALL_EXTENSION") {
                 None => None,
                 Some(raw) => Some(PhoneNumber::parse(&raw).map_err(|_| ConfigError::Invalid {
@@ -374,6 +382,9 @@ impl Config {
             crm,
             cache_table,
             parked_table,
+            calls_per_request: env
+                .number("RINGOSTAT_CALLS_PER_REQUEST", api::CALLS_PER_REQUEST as u64)?
+                .max(1) as usize,
             dynamodb_endpoint: env.get("DYNAMODB_ENDPOINT_URL"),
             ringostat,
             webhook_token,

@@ -244,6 +244,11 @@ impl Bridge {
 /// Time one replayed event may take.
 pub const REPLAY_EVENT_BUDGET: Duration = Duration::from_secs(10);
 
+/// The time left until a Lambda deadline (epoch milliseconds, as `Context::deadline` gives it).
+pub fn time_left_until(deadline_ms: u64) -> impl Fn() -> Duration {
+    move || Duration::from_millis(deadline_ms.saturating_sub(epoch_ms().max(0) as u64))
+}
+
 fn epoch_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -12,6 +12,7 @@ pub mod config;
 pub mod delivery;
 pub mod phone;
 pub mod ports;
+pub mod reconcile;
 pub mod ringostat;
 pub mod secret;
 pub mod secret_store;

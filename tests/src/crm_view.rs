@@ -43,9 +43,24 @@ impl<'a> CrmView<'a> {
 
     /// Every call record on the contact as one text each: subject, then description.
     pub fn call_texts(&self, contact_id: &str) -> Vec<String> {
+        self.call_texts_where(Some(contact_id))
+    }
+
+    /// Every call record in the CRM, as [`CrmView::call_texts`] writes them.
+    pub fn all_call_texts(&self) -> Vec<String> {
+        self.call_texts_where(None)
+    }
+
+    fn call_texts_where(&self, contact_id: Option<&str>) -> Vec<String> {
         let state = self.sandbox.state();
         match self.kind {
-            CrmKind::NetHunt => state.nethunt.calls_of(contact_id),
+            CrmKind::NetHunt => state
+                .nethunt
+                .all_call_logs()
+                .iter()
+                .filter(|log| contact_id.is_none_or(|id| log.record_id == id))
+                .map(|log| log.text.clone())
+                .collect(),
             CrmKind::Dataverse => {
                 let dataverse = &state.dataverse;
                 dataverse
@@ -53,9 +68,11 @@ impl<'a> CrmView<'a> {
                     .iter()
                     .filter_map(|id| dataverse.phonecall(id))
                     .filter(|call| {
-                        call["_regardingobjectid_value"]
-                            .as_str()
-                            .is_some_and(|r| r.eq_ignore_ascii_case(contact_id))
+                        contact_id.is_none_or(|id| {
+                            call["_regardingobjectid_value"]
+                                .as_str()
+                                .is_some_and(|r| r.eq_ignore_ascii_case(id))
+                        })
                     })
                     .map(|call| {
                         format!(

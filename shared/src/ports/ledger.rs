@@ -7,7 +7,8 @@
 //! - **Parking**: an event that still fails after the retries is kept with its raw request, so
 //!   `replay` can run it again through the same idempotent path.
 //!
-//! Keys are `<event kind>#<Ringostat call id>`: one call has a before-call and an after-call.
+//! Keys are `<event kind>#<Ringostat call id>` ([`event_key`]): one call has a before-call, an
+//! after-call and an AI analysis.
 
 use std::time::Duration;
 
@@ -51,8 +52,14 @@ pub struct ParkedEvent {
     pub attempts: u32,
 }
 
-/// The idempotency key of an event.
+/// The idempotency key of an event. Both after-call webhooks share one key per call: a
+/// cabinet may send outgoing calls to the "after call" webhook too, and reconciliation cannot
+/// tell which webhook would have carried a call.
 pub fn event_key(kind: EventKind, call_id: &str) -> String {
+    let kind = match kind {
+        EventKind::AfterCall | EventKind::AfterOutgoingCall => EventKind::AfterCall,
+        other => other,
+    };
     format!("{}#{call_id}", kind.as_str())
 }
 
