@@ -10,6 +10,7 @@ pub mod bridge;
 pub mod clock;
 pub mod config;
 pub mod delivery;
+pub mod doctor;
 pub mod phone;
 pub mod ports;
 pub mod reconcile;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use bridge_core::adapters::{DynamoDbCache, DynamoDbLedger};
 use bridge_core::bridge::Bridge;
-use bridge_core::config::{Config, local_defaults};
+use bridge_core::config::{Config, ConfigError, local_defaults};
 use bridge_core::ports::CrmKind;
 use bridge_core::ringostat::EventKind;
 use bridge_core::secret::Secret;
@@ -145,17 +145,25 @@ impl Rig {
 }
 
 pub async fn build(sandbox: &Sandbox, vars: &HashMap<String, String>) -> Bridge {
-    let lookup = |name: &str| vars.get(name).cloned().filter(|v| !v.is_empty());
-    let secrets = SecretStore::new(
-        sandbox.secrets_extension_url(),
-        Secret::new("test-session-token"),
-    );
-    let config = Config::load(&lookup, &secrets)
+    let config = config(sandbox, vars)
         .await
         .expect("the configuration is valid");
     Bridge::from_config(config)
         .await
         .expect("the bridge starts")
+}
+
+/// The configuration from `vars`, secrets by reference through the sandbox's extension.
+pub async fn config(
+    sandbox: &Sandbox,
+    vars: &HashMap<String, String>,
+) -> Result<Config, ConfigError> {
+    let lookup = |name: &str| vars.get(name).cloned().filter(|v| !v.is_empty());
+    let secrets = SecretStore::new(
+        sandbox.secrets_extension_url(),
+        Secret::new("test-session-token"),
+    );
+    Config::load(&lookup, &secrets).await
 }
 
 #[derive(Debug)]

@@ -17,9 +17,9 @@ const RUNNING: usize = 2;
 /// One row of the call log, with the `calls/list` names; every third call is outgoing, every
 /// fourth missed, every fifth from the existing client.
 fn call_row(i: usize) -> Value {
-    let outgoing = i % 3 == 0;
-    let missed = i % 4 == 0;
-    let client = if i % 5 == 0 {
+    let outgoing = i.is_multiple_of(3);
+    let missed = i.is_multiple_of(4);
+    let client = if i.is_multiple_of(5) {
         "380501234567".to_owned()
     } else {
         format!("3806711{:05}", 20_000 + i)
@@ -57,7 +57,7 @@ fn call_row(i: usize) -> Value {
 fn running_row(i: usize) -> Value {
     let mut row = call_row(i);
     row["uniqueid"] = json!(format!("ua0_-1712300000.{}", 900 + i));
-    row["disposition"] = json!(if i % 2 == 0 { "IN PROGRESS" } else { "CALLING" });
+    row["disposition"] = json!(if i.is_multiple_of(2) { "IN PROGRESS" } else { "CALLING" });
     row
 }
 
