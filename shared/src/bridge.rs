@@ -234,7 +234,14 @@ impl Bridge {
             self.write_utm(event, contact.contact(), deadline),
             self.sync_smart_phone(&event.client_phone, contact.contact(), deadline),
         );
-        utm?;
+        match utm {
+            // Worth a re-send: the tags are written then.
+            Err(error) if error.is_transient() => return Err(error),
+            // A missing UTM field or column must not cost the call its contact: no re-send
+            // would fix it, the log says what to fix.
+            Err(error) => tracing::error!(%error, "UTM tags not written: check the UTM fields"),
+            Ok(()) => {}
+        }
         Ok(outcome)
     }
 

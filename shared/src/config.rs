@@ -128,7 +128,6 @@ pub struct Settings {
     pub parse: ParseOptions,
     pub filters: HashMap<EventKind, EventFilter>,
     pub contact_ttl: Duration,
-    pub route_ttl: Duration,
     pub forward: ForwardSettings,
     /// Push new and found contacts to Ringostat Smart Phone (needs the Ringostat API key).
     pub smart_phone_sync: bool,
@@ -355,7 +354,6 @@ impl Config {
             parse,
             filters,
             contact_ttl: env.seconds("CONTACT_CACHE_TTL_SECS", 3600)?,
-            route_ttl: env.seconds("ROUTE_CACHE_TTL_SECS", 3600)?,
             forward,
             smart_phone_sync,
             webhook_budget: env.millis("WEBHOOK_BUDGET_MS", 8000)?,

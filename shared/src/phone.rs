@@ -59,12 +59,22 @@ impl PhoneNumber {
         };
         let parsed =
             phonenumber::parse(Some(region), &candidate).map_err(|_| PhoneError::NotANumber)?;
-        if !phonenumber::is_valid(&parsed) {
-            return Err(PhoneError::Invalid);
+        if phonenumber::is_valid(&parsed) {
+            return Ok(Self {
+                e164: parsed.format().mode(Mode::E164).to_string(),
+            });
         }
-        Ok(Self {
-            e164: parsed.format().mode(Mode::E164).to_string(),
-        })
+        // Ringostat writes international numbers without `+` (`48221234567` for Warsaw): when
+        // the number is not one of the default region's, read it as international.
+        if !raw.starts_with('+')
+            && let Ok(international) = phonenumber::parse(None, format!("+{digits}"))
+            && phonenumber::is_valid(&international)
+        {
+            return Ok(Self {
+                e164: international.format().mode(Mode::E164).to_string(),
+            });
+        }
+        Err(PhoneError::Invalid)
     }
 
     /// `+380501234567`
@@ -206,6 +216,24 @@ mod tests {
         assert_eq!(
             PhoneNumber::parse("+1 (202) 555-0143").unwrap().e164(),
             "+12025550143"
+        );
+    }
+
+    #[test]
+    fn foreign_numbers_without_plus_as_ringostat_writes_them() {
+        // Polish clients of a Polish project: Ringostat sends `48…` without `+`.
+        assert_eq!(
+            PhoneNumber::parse("48221234567").unwrap().e164(),
+            "+48221234567"
+        );
+        assert_eq!(
+            PhoneNumber::parse("48601234567").unwrap().e164(),
+            "+48601234567"
+        );
+        // A Ukrainian reading still wins where it is valid.
+        assert_eq!(
+            PhoneNumber::parse("0441112233").unwrap().e164(),
+            "+380441112233"
         );
     }
 

@@ -110,7 +110,8 @@ pub async fn call_event(bridge: &Bridge, kind: EventKind, request: Request) -> R
     let raw = RawEvent {
         content_type: content_type(&request).map(str::to_owned),
         body: request.body().to_vec(),
-        query,
+        // Parked events are stored: the shared secret stays out of them.
+        query: query_without_token(&request),
     };
     let delivery = bridge.deliver(&raw, &event, deadline, 1).await;
     let (status, body) = delivery.answer();
@@ -139,6 +140,7 @@ pub async fn call_event(bridge: &Bridge, kind: EventKind, request: Request) -> R
             status,
             outcome,
             contact_id = body["contact_id"].as_str().unwrap_or(""),
+            ignored_fields = ?event.ignored_fields,
             elapsed_ms,
             "event handled"
         );
@@ -418,7 +420,17 @@ fn query_pairs(request: &Request) -> Vec<(String, String)> {
 
 /// The query string as sent, for the payload parser.
 fn raw_query(request: &Request) -> Option<String> {
-    let pairs = query_pairs(request);
+    encode_query(query_pairs(request))
+}
+
+/// The query string without the shared secret.
+fn query_without_token(request: &Request) -> Option<String> {
+    let mut pairs = query_pairs(request);
+    pairs.retain(|(k, _)| k != TOKEN_PARAMETER);
+    encode_query(pairs)
+}
+
+fn encode_query(pairs: Vec<(String, String)>) -> Option<String> {
     (!pairs.is_empty()).then(|| {
         form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)

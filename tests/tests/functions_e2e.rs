@@ -239,6 +239,21 @@ async fn new_client_from_ringing_to_answered(kind: CrmKind) {
     assert_eq!(crm.call_texts(&contact).len(), 1);
 }
 
+/// A UTM field missing in the workspace costs no contact: the call goes on, the log says
+/// what to fix.
+#[tokio::test]
+async fn missing_utm_field_does_not_block_before_call() {
+    let rig = Rig::with(
+        CrmKind::NetHunt,
+        &[("NETHUNT_FIELD_UTM_SOURCE", "Немає такого поля")],
+    )
+    .await;
+    let answer = rig.invoke("before-call-new-client.json").await;
+    answer.assert_outcome("contact_ready");
+    assert_eq!(rig.crm().contact_count(), 1);
+    assert_eq!(rig.crm().utm_source_of(answer.field("contact_id")), None);
+}
+
 /// A known caller rings: the contact is found (national notation in the payload), its UTM
 /// source updated, no deal, and Smart Phone shows the client's name.
 async fn existing_client_rings(kind: CrmKind) {

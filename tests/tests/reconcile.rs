@@ -57,7 +57,11 @@ fn call_row(i: usize) -> Value {
 fn running_row(i: usize) -> Value {
     let mut row = call_row(i);
     row["uniqueid"] = json!(format!("ua0_-1712300000.{}", 900 + i));
-    row["disposition"] = json!(if i.is_multiple_of(2) { "IN PROGRESS" } else { "CALLING" });
+    row["disposition"] = json!(if i.is_multiple_of(2) {
+        "IN PROGRESS"
+    } else {
+        "CALLING"
+    });
     row
 }
 

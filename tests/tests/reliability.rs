@@ -131,6 +131,20 @@ async fn outage_then_replay(kind: CrmKind) {
         assert_eq!(answer.json["parked"], true, "{file}");
     }
     rig.sandbox.state().faults.clear();
+    let parked = rig
+        .bridge
+        .ledger
+        .parked(10)
+        .await
+        .expect("parked events readable");
+    assert_eq!(parked.len(), files.len());
+    for event in &parked {
+        let query = event.query.as_deref().unwrap_or_default();
+        assert!(
+            !query.contains("local-dev-token"),
+            "the token is not stored: {query}"
+        );
+    }
 
     // Ringostat re-sends one of them before the replay runs.
     rig.invoke(AFTER_CALL).await.assert_outcome("call_logged");

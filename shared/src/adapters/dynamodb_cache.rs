@@ -90,7 +90,14 @@ impl DynamoDbCache {
                     .operation_timeout(OPERATION_TIMEOUT)
                     .build(),
             )
-            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            // A short backoff: the SDK's default (up to 1 s before the retry) would spend a
+            // ringing call's budget on an optional cache.
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(MAX_ATTEMPTS)
+                    .with_initial_backoff(Duration::from_millis(50))
+                    .with_max_backoff(Duration::from_millis(200)),
+            )
             .load()
             .await;
         let mut config = aws_sdk_dynamodb::config::Builder::from(&shared);
