@@ -57,8 +57,17 @@ impl PhoneNumber {
         } else {
             raw.to_owned()
         };
-        let parsed =
-            phonenumber::parse(Some(region), &candidate).map_err(|_| PhoneError::NotANumber)?;
+        // International input is read without a default region: with one, libphonenumber drops
+        // the leading zero Italian numbers keep after the country code (+39 02…).
+        let international = candidate
+            .strip_prefix("00")
+            .map(|rest| format!("+{rest}"))
+            .or_else(|| candidate.starts_with('+').then(|| candidate.clone()));
+        let parsed = match &international {
+            Some(number) => phonenumber::parse(None, number),
+            None => phonenumber::parse(Some(region), &candidate),
+        }
+        .map_err(|_| PhoneError::NotANumber)?;
         if phonenumber::is_valid(&parsed) {
             return Ok(Self {
                 e164: parsed.format().mode(Mode::E164).to_string(),

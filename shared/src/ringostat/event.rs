@@ -405,7 +405,8 @@ impl CallEvent {
             connected_with: text(fields, &fields::CONNECTED_WITH),
             department: text(fields, &fields::DEPARTMENT),
         };
-        if let Some(party) = employee_party {
+        // `<>`: Ringostat named nobody.
+        if let Some(party) = employee_party.filter(|p| !p.address.is_empty()) {
             if PhoneNumber::parse(&party.address).is_err() {
                 employee.sip_login = Some(party.address);
             } else if employee.connected_with.is_none() {
