@@ -38,6 +38,8 @@ pub struct Bridge {
     pub ringostat: Option<RingostatApi>,
     pub settings: Settings,
     pub webhook_token: Secret,
+    /// Click-to-call's own token; `None`: the webhook token.
+    pub click_to_call_token: Option<Secret>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +99,7 @@ impl Bridge {
             ringostat,
             settings: config.settings,
             webhook_token: config.webhook_token,
+            click_to_call_token: config.click_to_call_token,
         })
     }
 }

@@ -168,6 +168,9 @@ pub struct Config {
     pub ringostat: Option<RingostatApiConfig>,
     /// The shared secret every request must carry.
     pub webhook_token: Secret,
+    /// The secret of click-to-call links (they sit in the CRM, seen by every user); `None`:
+    /// the webhook token.
+    pub click_to_call_token: Option<Secret>,
     /// Rows one `calls/list` request returns at most (Ringostat documents 6 500).
     pub calls_per_request: usize,
 }
@@ -222,6 +225,20 @@ impl Config {
         if webhook_token.expose().len() < 12 {
             return Err(ConfigError::Invalid {
                 variable: "WEBHOOK_TOKEN",
+                reason: "is shorter than 12 characters: use a long random value".into(),
+            });
+        }
+
+        let click_to_call_token = secrets
+            .resolve("CLICK_TO_CALL_TOKEN", lookup)
+            .await?
+            .filter(|t| !t.is_blank());
+        if click_to_call_token
+            .as_ref()
+            .is_some_and(|t| t.expose().len() < 12)
+        {
+            return Err(ConfigError::Invalid {
+                variable: "CLICK_TO_CALL_TOKEN",
                 reason: "is shorter than 12 characters: use a long random value".into(),
             });
         }
@@ -386,6 +403,7 @@ impl Config {
             dynamodb_endpoint: env.get("DYNAMODB_ENDPOINT_URL"),
             ringostat,
             webhook_token,
+            click_to_call_token,
         })
     }
 }

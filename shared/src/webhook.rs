@@ -38,6 +38,7 @@ use crate::phone::PhoneNumber;
 use crate::ringostat::api::RingostatApiError;
 use crate::ringostat::fields::{self, Field};
 use crate::ringostat::{CallEvent, EventError, EventKind, Fields};
+use crate::secret::Secret;
 
 /// Runs a function: JSON logs when Lambda asks for them, then `handler` for every request
 /// with the environment's [`Bridge::shared`]; a bridge that cannot start answers 500 naming
@@ -89,7 +90,7 @@ const JSON_RPC_ID: Field = Field {
 /// A call webhook: before call, after call, after outgoing call, call processed by AI.
 pub async fn call_event(bridge: &Bridge, kind: EventKind, request: Request) -> Response<Body> {
     let started = std::time::Instant::now();
-    if let Err(response) = admit(bridge, &request) {
+    if let Err(response) = admit(&bridge.webhook_token, &request) {
         return response;
     }
     let query = raw_query(&request);
@@ -154,7 +155,7 @@ pub async fn call_event(bridge: &Bridge, kind: EventKind, request: Request) -> R
 /// The webhook number: where Ringostat should ring this caller.
 pub async fn smart_forward(bridge: &Bridge, request: Request) -> Response<Body> {
     let started = std::time::Instant::now();
-    if let Err(response) = admit(bridge, &request) {
+    if let Err(response) = admit(&bridge.webhook_token, &request) {
         return response;
     }
     let settings = &bridge.settings.forward;
@@ -237,7 +238,13 @@ fn forward_response(
 
 /// Click-to-call: a CRM button asks Ringostat to connect a manager with a client.
 pub async fn click_to_call(bridge: &Bridge, request: Request) -> Response<Body> {
-    if let Err(response) = admit(bridge, &request) {
+    // Its own token where one is set: click-to-call links live in the CRM, in front of every
+    // CRM user, and must not open the webhooks.
+    let token = bridge
+        .click_to_call_token
+        .as_ref()
+        .unwrap_or(&bridge.webhook_token);
+    if let Err(response) = admit(token, &request) {
         return response;
     }
     let query = raw_query(&request);
@@ -344,9 +351,9 @@ pub async fn click_to_call(bridge: &Bridge, request: Request) -> Response<Body> 
 
 /// Size cap and shared secret; the error response otherwise.
 #[allow(clippy::result_large_err)]
-fn admit(bridge: &Bridge, request: &Request) -> Result<(), Response<Body>> {
+fn admit(expected: &Secret, request: &Request) -> Result<(), Response<Body>> {
     let presented = token_of(request);
-    let expected = bridge.webhook_token.expose().as_bytes();
+    let expected = expected.expose().as_bytes();
     let valid = presented.is_some_and(|token| bool::from(token.as_bytes().ct_eq(expected)));
     if !valid {
         tracing::warn!(

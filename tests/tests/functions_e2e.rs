@@ -381,6 +381,31 @@ async fn click_to_call_starts_a_call(kind: CrmKind) {
     assert_eq!(answer.field("error"), "ringostat_auth_failed");
 }
 
+/// With its own token, a click-to-call link in the CRM opens click-to-call and nothing else,
+/// and the webhook token no longer opens click-to-call.
+async fn click_to_call_has_its_own_token(kind: CrmKind) {
+    const CRM_TOKEN: &str = "crm-button-secret-1";
+    let rig = Rig::with(kind, &[("CLICK_TO_CALL_TOKEN", CRM_TOKEN)]).await;
+    let answer = rig.invoke("click-to-call.json").await;
+    assert_eq!(answer.status, 401, "the webhook token: {answer:?}");
+
+    let mut request = event("click-to-call.json");
+    request
+        .headers_mut()
+        .insert("x-bridge-token", CRM_TOKEN.parse().expect("header value"));
+    rig.send(request).await.assert_outcome("calling");
+
+    let mut webhook = event("after-call-token-header.json");
+    webhook
+        .headers_mut()
+        .insert("x-bridge-token", CRM_TOKEN.parse().expect("header value"));
+    assert_eq!(
+        rig.send(webhook).await.status,
+        401,
+        "the CRM token opens no webhook"
+    );
+}
+
 /// Every shape Ringostat can send lands; bad requests get a clear 4xx and write nothing.
 async fn payload_shapes_and_bad_requests(kind: CrmKind) {
     let rig = Rig::new(kind).await;
@@ -526,6 +551,7 @@ for_both_crms!(
     smart_forward_routes_to_the_responsible_manager,
     smart_forward_falls_back,
     click_to_call_starts_a_call,
+    click_to_call_has_its_own_token,
     payload_shapes_and_bad_requests,
     filters_leave_calls_out,
     resent_webhook_gets_the_first_answer,
