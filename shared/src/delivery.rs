@@ -245,7 +245,17 @@ impl Bridge {
 pub const REPLAY_EVENT_BUDGET: Duration = Duration::from_secs(10);
 
 /// The time left until a Lambda deadline (epoch milliseconds, as `Context::deadline` gives it).
+/// cargo-lambda's local runtime sends a duration there instead (`600000`): such a value counts
+/// from now.
 pub fn time_left_until(deadline_ms: u64) -> impl Fn() -> Duration {
+    /// 2001-09-09 in epoch milliseconds: any real deadline is later.
+    const EPOCH_FLOOR_MS: u64 = 1_000_000_000_000;
+    let now = epoch_ms().max(0) as u64;
+    let deadline_ms = if deadline_ms < EPOCH_FLOOR_MS {
+        now.saturating_add(deadline_ms)
+    } else {
+        deadline_ms
+    };
     move || Duration::from_millis(deadline_ms.saturating_sub(epoch_ms().max(0) as u64))
 }
 
@@ -254,4 +264,22 @@ fn epoch_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_are_epoch_milliseconds_or_a_local_runtimes_duration() {
+        let in_a_minute = epoch_ms() as u64 + 60_000;
+        let left = time_left_until(in_a_minute)();
+        assert!(
+            left > Duration::from_secs(55) && left <= Duration::from_secs(60),
+            "{left:?}"
+        );
+        let local = time_left_until(600_000)();
+        assert!(local > Duration::from_secs(595), "{local:?}");
+        assert_eq!(time_left_until(epoch_ms() as u64 - 1)(), Duration::ZERO);
+    }
 }

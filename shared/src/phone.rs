@@ -102,6 +102,13 @@ impl PhoneNumber {
     }
 }
 
+/// Loads libphonenumber's metadata now. The first parse deserialises it (docs/benchmarks.md:
+/// ~86 ms of full CPU, over a second at the 128 MB CPU share); done in Lambda's INIT phase it
+/// stays out of the first call's answer, which matters most to smart forwarding.
+pub fn warm_up() {
+    let _ = PhoneNumber::parse("+380441112233");
+}
+
 /// Ukrainian numbers reach us with the trunk prefix of the Soviet plan (`8 050…`), with the
 /// country code but no `+` (`380…`, Ringostat's own format) or nationally (`050…`). libphonenumber
 /// handles the last two only partly, so put every shape into `+380…` first.

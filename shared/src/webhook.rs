@@ -49,6 +49,7 @@ where
     Fut: Future<Output = Response<Body>> + Send,
 {
     lambda_http::tracing::init_default_subscriber();
+    crate::phone::warm_up();
     let handler = &handler;
     lambda_http::run(service_fn(move |request: Request| async move {
         let response = match Bridge::shared().await {

@@ -11,6 +11,7 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
+    bridge_core::phone::warm_up();
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
         let bridge = Bridge::shared().await?;
         let time_left = time_left_until(event.context.deadline);
