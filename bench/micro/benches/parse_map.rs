@@ -20,25 +20,19 @@ struct Sample {
     query: Option<String>,
 }
 
+/// What the function's handler reads from the request: content type, body (API Gateway's
+/// base64 already decoded by lambda_http) and query string.
 fn sample(event: &'static str) -> Sample {
-    let json: serde_json::Value = serde_json::from_str(event).expect("events/ file is JSON");
-    let body = json["body"]
-        .as_str()
-        .unwrap_or_default()
-        .as_bytes()
-        .to_vec();
-    assert!(
-        !json["isBase64Encoded"].as_bool().unwrap_or(false),
-        "the samples are plain-text bodies"
-    );
+    let request: Request = lambda_http::request::from_str(event).expect("API Gateway event");
     Sample {
         event,
-        content_type: json["headers"]["content-type"].as_str().map(str::to_owned),
-        body,
-        query: json["rawQueryString"]
-            .as_str()
-            .filter(|q| !q.is_empty())
+        content_type: request
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        body: request.body().as_ref().to_vec(),
+        query: request.uri().query().map(str::to_owned),
     }
 }
 

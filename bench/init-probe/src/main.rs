@@ -1,0 +1,112 @@
+//! `init-probe [parts|bridge] [DYNAMODB_ENDPOINT]`: times, in a fresh process, the one-off
+//! costs a function pays on its first invocation, and prints them as one JSON line
+//! `[["step", milliseconds], …]`. `bench/run` runs it like a function (same environment, and
+//! under the 128 MB CPU quota) to explain the cold start.
+//!
+//! - `parts`: each ingredient alone, in the order the bridge meets them;
+//! - `bridge`: `Config::from_env` and `Bridge::from_config`, what `Bridge::shared` does on the
+//!   first invocation before any request.
+
+use std::time::Instant;
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use aws_sdk_dynamodb::types::AttributeValue;
+use bridge_core::PhoneNumber;
+use bridge_core::adapters::DynamoDbCache;
+use bridge_core::bridge::Bridge;
+use bridge_core::config::Config;
+
+struct Steps(Vec<(&'static str, f64)>);
+
+impl Steps {
+    fn time<T>(&mut self, name: &'static str, f: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let value = f();
+        self.0
+            .push((name, started.elapsed().as_secs_f64() * 1000.0));
+        value
+    }
+
+    async fn time_async<T>(&mut self, name: &'static str, f: impl Future<Output = T>) -> T {
+        let started = Instant::now();
+        let value = f.await;
+        self.0
+            .push((name, started.elapsed().as_secs_f64() * 1000.0));
+        value
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    // The SDK must never look for real credentials or ask the metadata service: run it with
+    // the environment bench/run gives a function (dummy credentials, region, loopback).
+    let env = |name: &str| std::env::var(name).unwrap_or_default();
+    if env("AWS_EC2_METADATA_DISABLED") != "true" || env("AWS_REGION").is_empty() {
+        eprintln!(
+            "init-probe: set AWS_EC2_METADATA_DISABLED=true, AWS_REGION and dummy credentials \
+             (bench/run does)"
+        );
+        std::process::exit(2);
+    }
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().unwrap_or_else(|| "parts".into());
+    let endpoint = args.next();
+    let mut steps = Steps(Vec::new());
+    match mode.as_str() {
+        "bridge" => {
+            let config = steps
+                .time_async("Config::from_env", Config::from_env())
+                .await
+                .expect("configuration");
+            steps
+                .time_async("Bridge::from_config", Bridge::from_config(config))
+                .await
+                .expect("bridge");
+        }
+        _ => {
+            steps.time("tracing subscriber", || {
+                lambda_http::tracing::init_default_subscriber()
+            });
+            steps.time("phone number: first parse (metadata)", || {
+                PhoneNumber::parse("0501234567").expect("a number")
+            });
+            steps.time("phone number: second parse", || {
+                PhoneNumber::parse("0671110001").expect("a number")
+            });
+            steps.time("time zone Europe/Kyiv (bundled tzdb)", || {
+                jiff::tz::TimeZone::get("Europe/Kyiv").expect("a zone")
+            });
+            steps.time("system root certificates (rustls-native-certs)", || {
+                rustls_native_certs::load_native_certs().certs.len()
+            });
+            steps.time("reqwest client (rustls, platform verifier)", || {
+                reqwest::Client::builder().build().expect("a client")
+            });
+            let client = steps
+                .time_async(
+                    "aws-config + DynamoDB client",
+                    DynamoDbCache::client_for(endpoint.as_deref()),
+                )
+                .await;
+            if endpoint.is_some() {
+                for name in ["first DynamoDB request", "second DynamoDB request"] {
+                    let get = client
+                        .get_item()
+                        .table_name("bench-cache")
+                        .key("pk", AttributeValue::S("probe#1".into()))
+                        .send();
+                    steps.time_async(name, get).await.expect("GetItem");
+                }
+            }
+            steps.time("aws-lc: first random bytes", || {
+                SystemRandom::new().fill(&mut [0u8; 32]).expect("random")
+            });
+        }
+    }
+    let json: Vec<String> = steps
+        .0
+        .iter()
+        .map(|(name, ms)| format!("[\"{name}\", {ms:.3}]"))
+        .collect();
+    println!("[{}]", json.join(", "));
+}

@@ -1,0 +1,1198 @@
+#!/usr/bin/env python3
+"""Writes docs/benchmarks.md from bench/bench.py's results (bench/run calls it).
+
+    report.py target/bench/results.json --build-seconds N --total-seconds N > docs/benchmarks.md
+
+The prose that does not depend on the figures lives here too, so that the document is always
+the output of one run: change this file, not docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+from pathlib import Path
+
+# --- targets (issue 7) ---------------------------------------------------------------------
+COLD_RATIO_TARGET = 1.3
+PARSE_MAP_TARGET_US = 50
+ZIP_TARGET_MB = 6
+RSS_TARGET_MB = 30
+
+# --- prices assumed for the cost estimate --------------------------------------------------
+# AWS list prices for us-east-1 (N. Virginia) as published on the service pricing pages and
+# unchanged since the DynamoDB on-demand price cut of 2024-11-01, as known on 2026-12-01 (not
+# re-read online from this machine: it has no web access). eu-central-1 (Frankfurt, the
+# template's default) costs about 10-25 % more for each item.
+PRICE_DATE = "2026-12-01"
+PRICES = {
+    "apigw_http_per_million": 1.00,  # HTTP API, first 300 million requests a month
+    "lambda_requests_per_million": 0.20,
+    "lambda_arm64_gb_second": 0.0000133334,  # first 7.5 billion GB-s a month
+    "ddb_wru_per_million": 0.625,  # on-demand, standard table class
+    "ddb_rru_per_million": 0.125,
+    "logs_ingest_per_gb": 0.50,  # CloudWatch Logs, standard class
+}
+MEMORY_GB = 128 / 1024
+CRM_RTT_MS = 150  # assumed round trip of one NetHunt / Dataverse / Ringostat request from AWS
+ACCESS_LOG_BYTES = 250  # one API Gateway access-log line (template.yaml's format)
+COLD_FRACTION = 0.01  # share of invocations that start an execution environment
+
+# --- Dataverse service protection (dataverse-api.md §8) ----------------------------------
+DV_REQUESTS_PER_WINDOW = 6000
+DV_WINDOW_S = 300
+DV_EXECUTION_S_PER_WINDOW = 20 * 60
+DV_CONCURRENT = 52
+
+HTTP_FUNCTIONS = ["before-call", "after-call", "after-outgoing-call", "call-analysis", "smart-forward", "click-to-call"]
+FUNCTIONS = HTTP_FUNCTIONS + ["replay", "reconcile"]
+CRM_FUNCTIONS = ["before-call", "after-call", "after-outgoing-call", "call-analysis", "smart-forward"]
+
+# The webhook each function gets every day, and the events/ file standing for it.
+EVERYDAY = {
+    "smart-forward": "smart-forward-known-client.json",
+    "before-call": "before-call-existing-client.json",
+    "after-call": "after-call-1-answered-existing.json",
+    "after-outgoing-call": "after-outgoing-call-5-answered-existing.json",
+    "call-analysis": "call-analysis-summary.json",
+}
+BUNDLES = [
+    (
+        "incoming call, known client, webhook number + AI analysis",
+        ["smart-forward", "before-call", "after-call", "call-analysis"],
+    ),
+    ("incoming call, known client (before + after call)", ["before-call", "after-call"]),
+    ("outgoing call, known client", ["after-outgoing-call"]),
+]
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else float("nan")
+
+
+def ms(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+MIB = 1024 * 1024
+
+
+def mb(nbytes: float) -> str:
+    return f"{nbytes / MIB:.2f} MiB"
+
+
+def mib(nbytes: float) -> str:
+    return f"{nbytes / MIB:.2f} MiB"
+
+
+def mark(ok: bool) -> str:
+    return "✅ met" if ok else "❌ missed"
+
+
+def money(value: float) -> str:
+    if value >= 1:
+        return f"${value:.2f}"
+    if value >= 0.01:
+        return f"${value:.3f}"
+    return f"${value:.4f}"
+
+
+class Report:
+    def __init__(self, results: dict, build_s: int, total_s: int):
+        self.r = results
+        self.build_s, self.total_s = build_s, total_s
+        self.out: list[str] = []
+
+    def w(self, text: str = "") -> None:
+        self.out.append(text)
+
+    # --- figures ------------------------------------------------------------------------
+
+    def cold(self, key="cold"):
+        data = self.r.get(key) or {}
+        hello = med(data.get("hello", {}).get("cold_ms", []))
+        rows = {}
+        for function in ["hello", *FUNCTIONS]:
+            d = data.get(function)
+            if not d:
+                continue
+            cold = med(d["cold_ms"])
+            warm = med(d["warm_ms"])
+            rows[function] = {
+                "cold": cold,
+                "min": min(d["cold_ms"]),
+                "max": max(d["cold_ms"]),
+                "warm": warm,
+                "ratio": cold / hello if hello else float("nan"),
+                "rss_kb": med(d["rss_kb"]),
+                "n": len(d["cold_ms"]),
+            }
+        return hello, rows
+
+    def warm_rows(self, crm):
+        return self.r.get("warm", {}).get(crm, {}).get("scenarios", [])
+
+    def warm(self, crm, function, scenario):
+        for s in self.warm_rows(crm):
+            if s["function"] == function and s["scenario"] == scenario:
+                return s
+        return None
+
+    def request_rows(self, crm):
+        return self.r.get("requests", {}).get(crm, [])
+
+    def request_row(self, crm, event):
+        for row in self.request_rows(crm):
+            if row["event"] == event:
+                return row
+        return None
+
+    def at_minimum(self):
+        total = ok = 0
+        misses = []
+        for crm in ("nethunt", "dataverse"):
+            for row in self.request_rows(crm):
+                for column in ("first", "next", "resend"):
+                    cell = row[column]
+                    total += 1
+                    if cell["crm"] == cell["minimum"]:
+                        ok += 1
+                    else:
+                        misses.append((crm, row["event"], column, cell))
+        return ok, total, misses
+
+    def parse_map_us(self):
+        c = self.r.get("criterion", {})
+        rows = {k: v for k, v in c.items() if k.startswith("parse_map/")}
+        return rows, max((v["median_us"] for v in rows.values()), default=float("nan"))
+
+    def peak_rss_kb(self):
+        out = {}
+        for crm in ("nethunt", "dataverse"):
+            for function, kb in self.r.get("warm", {}).get(crm, {}).get("peak_rss_kb", {}).items():
+                if kb:
+                    out[function] = max(out.get(function, 0), kb)
+        _, cold_rows = self.cold()
+        for function, row in cold_rows.items():
+            if row["rss_kb"] == row["rss_kb"]:
+                out[function] = max(out.get(function, 0), row["rss_kb"])
+        return out
+
+    def dynamodb_units(self, ops):
+        wru = rru = 0.0
+        for op in ops:
+            if op["op"] in ("PutItem", "UpdateItem", "DeleteItem"):
+                wru += max(1, math.ceil(op["bytes"] / 1024))
+            elif op["op"] == "GetItem":
+                rru += 1 if op["consistent"] else 0.5
+            elif op["op"] == "Scan":
+                rru += 0.5
+        return wru, rru
+
+    # --- document -----------------------------------------------------------------------
+
+    def render(self) -> str:
+        self.header()
+        self.summary()
+        self.machine()
+        self.reproduce()
+        self.method()
+        self.cold_section()
+        self.warm_section()
+        self.requests_section()
+        self.dynamodb_section()
+        self.criterion_section()
+        self.size_section()
+        self.entropy_section()
+        self.cost_section()
+        self.dataverse_section()
+        self.missed_section()
+        return "\n".join(self.out) + "\n"
+
+    def header(self):
+        m = self.r["machine"]
+        self.w("# Benchmarks")
+        self.w()
+        self.w(
+            f"Written by `bench/run` on {m['date']} (one run, end to end: {self.total_s // 60} min "
+            f"{self.total_s % 60} s, of which {self.build_s // 60} min {self.build_s % 60} s building). "
+            "Do not edit by hand: the text lives in `bench/report.py`, the figures come from "
+            "`target/bench/results.json`."
+        )
+        self.w()
+        self.w(
+            "**All figures are x86_64** (this machine; `cargo lambda build --release` without "
+            "`--arm64`). The deployment is **arm64** (Graviton, `Architectures: [arm64]` in "
+            "`template.yaml`): expect the same shape, not the same milliseconds. They are local "
+            "figures: loopback instead of the internet, moto (a Python DynamoDB) instead of "
+            "DynamoDB, the CRM sandbox instead of NetHunt and Dataverse."
+        )
+        self.w()
+
+    def summary(self):
+        hello, cold = self.cold()
+        worst = max((f for f in cold if f != "hello"), key=lambda f: cold[f]["ratio"], default=None)
+        best = min((f for f in cold if f != "hello"), key=lambda f: cold[f]["ratio"], default=None)
+        ok_min, total_min, _ = self.at_minimum()
+        sf = [self.warm(crm, "smart-forward", "hit") for crm in ("nethunt", "dataverse")]
+        sf_calls = sum(s["n"] for s in sf if s)
+        sf_requests = sum(s["crm_requests_per_call"] * s["n"] for s in sf if s)
+        sf_rows = [
+            self.request_row(crm, e)["next"]["crm"]
+            for crm in ("nethunt", "dataverse")
+            for e in ("smart-forward-known-client.json", "smart-forward-get-query.json")
+            if self.request_row(crm, e)
+        ]
+        _, parse_map = self.parse_map_us()
+        zips = {f: s["zip_bytes"] for f, s in self.r.get("sizes", {}).items() if f in FUNCTIONS and s["zip_bytes"]}
+        zip_max_f = max(zips, key=zips.get) if zips else None
+        rss = {f: kb for f, kb in self.peak_rss_kb().items() if f in FUNCTIONS}
+        rss_max_f = max(rss, key=rss.get) if rss else None
+        _, cold128 = self.cold("cold_128mb")
+
+        self.w("## Results against the targets")
+        self.w()
+        self.w("| Figure | Target | Measured | |")
+        self.w("|---|---|---|---|")
+        if worst:
+            self.w(
+                f"| Cold start (spawn → first answered webhook, median of {cold[worst]['n']}) "
+                f"relative to the empty `hello` function ({ms(hello)} ms) | ≤ {COLD_RATIO_TARGET}× | "
+                f"{cold[best]['ratio']:.1f}× (`{best}`) to **{cold[worst]['ratio']:.1f}×** (`{worst}`, "
+                f"{ms(cold[worst]['cold'])} ms); under the 128 MB CPU share: "
+                + (
+                    f"{min(r['cold'] for f, r in cold128.items() if f != 'hello') / 1000:.2f}–"
+                    f"{max(r['cold'] for f, r in cold128.items() if f != 'hello') / 1000:.2f} s, "
+                    f"{max(r['ratio'] for f, r in cold128.items() if f != 'hello'):.0f}× hello"
+                    if cold128
+                    else "not measured"
+                )
+                + f" | {mark(cold[worst]['ratio'] <= COLD_RATIO_TARGET)} |"
+            )
+        self.w(
+            f"| CRM requests of `smart-forward` on a cache hit | 0 | {sf_requests:.0f} over {sf_calls} "
+            f"cache hits (NetHunt and Dataverse), {sum(sf_rows)} in the per-file counts | "
+            f"{mark(sf_requests == 0 and sum(sf_rows) == 0)} |"
+        )
+        self.w(
+            f"| CRM requests per scenario | the minimum the API allows | {ok_min} of {total_min} "
+            f"(events/ file × first call / next call / re-send × NetHunt / Dataverse) at the minimum | "
+            f"{mark(ok_min == total_min)} |"
+        )
+        self.w(
+            f"| Parse + map of one event (`CallEvent::from_request` + `call_activity`) | "
+            f"≤ {PARSE_MAP_TARGET_US} µs | {parse_map:.1f} µs (slowest sample, criterion median) | "
+            f"{mark(parse_map <= PARSE_MAP_TARGET_US)} |"
+        )
+        if zip_max_f:
+            biggest = zips[zip_max_f]
+            in_mib = biggest <= ZIP_TARGET_MB * MIB
+            in_mb = biggest <= ZIP_TARGET_MB * 1_000_000
+            verdict = mark(True) if in_mb else ("⚠️ met in MiB only" if in_mib else mark(False))
+            self.w(
+                f"| Zip per function (deflate, `--output-format zip`) | ≤ {ZIP_TARGET_MB} MB | "
+                f"{mib(min(zips.values()))} to **{mib(biggest)}** (`{zip_max_f}`) = "
+                f"{biggest / 1e6:.2f} × 10⁶ bytes | {verdict} |"
+            )
+        if rss_max_f:
+            self.w(
+                f"| Peak RSS per function (VmHWM after all warm runs) | ≤ {RSS_TARGET_MB} MB | "
+                f"{min(rss.values()) / 1024:.1f} to {rss[rss_max_f] / 1024:.1f} MiB (`{rss_max_f}`) | "
+                f"{mark(rss[rss_max_f] <= RSS_TARGET_MB * 1024)} |"
+            )
+        self.w()
+        self.w(
+            "Sizes and memory are in MiB (2²⁰ bytes), the unit AWS's own \"MB\" limits use "
+            "(the 250 MB unzipped limit is 262,144,000 bytes) and the one `/proc` and Lambda's "
+            "`Max Memory Used` report. Where a figure is close to a target the decimal value "
+            "(10⁶ bytes) is given too."
+        )
+        self.w()
+
+    def machine(self):
+        m = self.r["machine"]
+        self.w("## Machine")
+        self.w()
+        self.w("```")
+        for line in m["lscpu"]:
+            self.w(line)
+        self.w(f"Memory:              {m['memory']}")
+        self.w(f"Kernel:              {m['kernel']}")
+        self.w(f"rustc:               {m['rustc']}")
+        self.w(f"cargo-lambda:        {m['cargo_lambda']}")
+        self.w(f"moto:                {m['moto']} (Python {m['python']})")
+        self.w("```")
+        self.w()
+        waits = self.r.get("quiet_waits", [])
+        if waits:
+            total = sum(w["waited_s"] for w in waits)
+            gave_up = [w for w in waits if w["gave_up"]]
+            self.w(
+                f"Other builds ran on this 2-core machine during the run: the timings waited "
+                f"{total} s in all for them to finish"
+                + (
+                    f" ({len(gave_up)} time(s) the wait gave up and measured anyway: "
+                    "those figures are pessimistic)."
+                    if gave_up
+                    else " (no figure was taken while a compiler or a test binary ran)."
+                )
+            )
+        else:
+            self.w("No other build ran during the timings.")
+        self.w()
+
+    def reproduce(self):
+        self.w("## How to reproduce")
+        self.w()
+        self.w("```sh")
+        self.w("bench/run          # from a fresh clone; needs the Rust toolchain, Python 3 with pip, root for the CPU-quota runs")
+        self.w("```")
+        self.w()
+        self.w(
+            "It installs cargo-lambda and moto into `.tools/venv` when they are missing "
+            "(`bench/requirements.txt`), builds with `cargo lambda build --release` (cargo-lambda's "
+            "release settings: `strip`, thin LTO, one codegen unit, `panic = \"abort\"`, "
+            "`target-cpu=haswell` on x86_64), builds the same again as zip archives "
+            "(`--output-format zip --lambda-dir target/lambda-zip`), the entropy probe twice and "
+            "the criterion benches, then runs `bench/bench.py` (the measurements, results in "
+            "`target/bench/results.json`, process logs in `target/bench/logs/`) and "
+            "`bench/report.py` (this file). It stops every process it started, also on failure. "
+            "Knobs: `BENCH_COLD_REPS` (default 9), `BENCH_QUOTA_REPS` (5), `BENCH_WARM_N` (200). "
+            "Before every timing it waits until no compiler or test binary runs on the machine "
+            "(the figures of a 2-core machine double when a build runs next to them)."
+        )
+        self.w()
+        self.w(
+            "Parts alone: `cargo bench -p bridge-bench` (criterion); `cargo lambda build --release "
+            "-p init-probe` and run `target/lambda/init-probe/bootstrap parts` (the cold-start "
+            "ingredients)."
+        )
+        self.w()
+
+    def method(self):
+        s = self.r["settings"]
+        share = self.r.get("cpu_quota", {}).get("share", 0.0724)
+        self.w("## Method")
+        self.w()
+        self.w(
+            "- **The runtime.** `cargo lambda watch --only-lambda-apis` provides the Lambda "
+            "runtime API and the invoke API and starts no function. The benchmark starts the "
+            "release binaries itself (`target/lambda/<function>/bootstrap`, built by `cargo lambda "
+            "build --release`, the code that ships) with the environment Lambda gives a function "
+            "(`AWS_LAMBDA_RUNTIME_API=http://127.0.0.1:<port>/.rt/<function>`, "
+            "`AWS_LAMBDA_FUNCTION_NAME`, `…_MEMORY_SIZE=128`, `AWS_LAMBDA_LOG_FORMAT=JSON`, dummy "
+            "credentials, a region, `AWS_EC2_METADATA_DISABLED=true`) plus the bridge's "
+            "variables: `BRIDGE_PROFILE=local` (sandbox credentials, staff list, token), the "
+            "sandbox's and moto's loopback URLs, `CACHE_TABLE`/`PARKED_TABLE` (none for "
+            "`click-to-call`, as in `template.yaml`). Plain `cargo lambda watch` would run each "
+            "function through `cargo run` (a freshness check of the whole workspace before every "
+            "start) and `--release` builds into `target/release` without cargo-lambda's release "
+            "flags, so neither would time the shipped binary; this way the spawn is ours to time."
+        )
+        self.w(
+            f"- **Cold start** = from `spawn` of the bootstrap to the answer of its first "
+            f"invocation, read by the client that posted the `events/` file to the invoke API "
+            f"right after the spawn (the request waits in cargo-lambda's queue until the function "
+            f"asks for it). It contains what AWS reports as Init Duration plus the first "
+            f"invocation's Duration, plus cargo-lambda's two local hops (the `hello` function pays "
+            f"them too). Each function answers its everyday webhook (an existing client whose "
+            f"contact is cached, a fresh call id), so the first invocation does its real work: "
+            f"idempotency claim and completion in DynamoDB, the CRM request. Functions are "
+            f"interleaved round by round, {s['cold_reps']} rounds after one unmeasured round; the "
+            f"median is reported. The same process then answers a second webhook: the **warm** "
+            f"column; cold − warm is what the first invocation costs on top."
+        )
+        self.w(
+            f"- **128 MB CPU share.** Lambda gives a function CPU in proportion to its memory "
+            f"(1,769 MB = one vCPU), so the template's 128 MB get {share:.1%} of a vCPU. The "
+            f"quota runs put the bootstrap alone (not the runtime, moto or the sandbox) into a "
+            f"cgroup with a CFS quota of {share:.1%} of one CPU ({s['quota_reps']} rounds). This is "
+            f"an emulation: how Lambda schedules the CPU inside its micro-VMs is not published "
+            f"(AWS is also said to be more generous during INIT; the bridge builds its clients in "
+            f"the first INVOKE, where the secrets extension answers, so the throttled figure is the "
+            f"relevant one for it)."
+        )
+        self.w(
+            f"- **Warm latency**: one process per function, 10 unmeasured invocations, then "
+            f"{s['warm_n']} measured ones, each a new call id (so idempotency never answers from "
+            f"its record), one at a time; p50/p99 of the client-side time through cargo-lambda. "
+            f"`hit`: the client's contact is in the DynamoDB cache; `miss`: its cache entry is "
+            f"deleted before each invocation (not timed), the contact exists in the CRM; `new`: a "
+            f"number never seen, so the contact (and its deal) is created. Invocations run in "
+            f"batches of 25; a batch during which a build started is thrown away and repeated."
+        )
+        self.w(
+            "- **CRM requests** come from the sandbox's request log (`GET /_sandbox/requests`, "
+            "cleared before each webhook); the Dataverse token request (`/oauth2/`) and the "
+            "Ringostat API are counted apart. **DynamoDB operations** come from moto's request "
+            "recorder."
+        )
+        self.w(
+            "- **Memory**: `VmHWM` of the bootstrap from `/proc/<pid>/status` after all its warm "
+            "invocations (and after the cold runs). **Size**: the zip archives `cargo lambda "
+            "build --output-format zip` writes (deflate)."
+        )
+        self.w()
+
+    def cold_section(self):
+        hello, cold = self.cold()
+        hello128, cold128 = self.cold("cold_128mb")
+        events = {
+            "hello": "any (answers `{\"hello\":\"world\"}`)",
+            "before-call": "`before-call-existing-client.json`",
+            "after-call": "`after-call-1-answered-existing.json`",
+            "after-outgoing-call": "`after-outgoing-call-5-answered-existing.json`",
+            "call-analysis": "`call-analysis-summary.json`",
+            "smart-forward": "`smart-forward-known-client.json`",
+            "click-to-call": "`click-to-call.json`",
+            "replay": "`{}` (schedule; empty parked-events table) ¹",
+            "reconcile": "`{}` (schedule; the sandbox's recent call log) ¹",
+        }
+        self.w("## Cold start")
+        self.w()
+        self.w(
+            "| Function | First webhook | Cold, median (min–max) ms | × hello | Warm, same process ms "
+            "| Cold − warm ms | RSS after 2 calls MiB | 128 MB share: cold ms | × hello |"
+        )
+        self.w("|---|---|---|---|---|---|---|---|---|")
+        for function, row in cold.items():
+            q = cold128.get(function)
+            self.w(
+                f"| `{function}` | {events.get(function, '')} | {ms(row['cold'])} ({ms(row['min'])}–{ms(row['max'])}) "
+                f"| {row['ratio']:.1f}× | {ms(row['warm'])} | {ms(row['cold'] - row['warm'])} "
+                f"| {row['rss_kb'] / 1024:.1f} | {ms(q['cold']) if q else '–'} | "
+                f"{(str(round(q['ratio'], 1)) + '×') if q else '–'} |"
+            )
+        self.w()
+        deadline_errors = (self.r.get("cold") or {}).get("reconcile", {}).get("errors", 0)
+        if deadline_errors:
+            self.w(
+                "¹ `reconcile` answered an error under cargo-lambda: its local runtime sends "
+                "`lambda-runtime-deadline-ms: 600000` (a duration) where Lambda sends the "
+                "deadline as epoch milliseconds, so the function found its deadline passed right "
+                "after building the bridge and stopped before any request; its row is the cold "
+                "start without the reconciliation. `replay` likewise reads the parked events and "
+                "stops."
+            )
+        else:
+            self.w(
+                "¹ Scheduled functions get `{}` as EventBridge Scheduler would send it: `replay` "
+                "reads the parked-events table (empty: one Scan) and `reconcile` reads the recent "
+                "window of the sandbox's call log (one `calls/list` request, nothing to recover). "
+                "cargo-lambda's local runtime sends `lambda-runtime-deadline-ms: 600000`, a "
+                "duration where Lambda sends epoch milliseconds; `delivery::time_left_until` "
+                "reads such a small value as a duration, so both run as they would in Lambda."
+            )
+        self.w()
+        if hello128 == hello128 and cold128:
+            sf = cold128.get("smart-forward")
+            self.w(
+                f"Under the 128 MB share `hello` takes {ms(hello128)} ms: it needs a few ms of "
+                f"CPU (exec, tokio's worker threads, the first connection), more than the "
+                f"{self.r.get('cpu_quota', {}).get('share', 0.0724) * 100:.1f} ms slice of one "
+                "100 ms CFS period, and waits for the next period; the bridge's functions need "
+                f"about {statistics.median(r['cold'] for f, r in cold128.items() if f != 'hello') / 100:.0f} "
+                "periods. The ratio under the quota is therefore coarse; the "
+                "absolute figures are the point: **a cold start of the bridge at 128 MB is "
+                f"about {min(r['cold'] for f, r in cold128.items() if f != 'hello') / 1000:.1f}–"
+                f"{max(r['cold'] for f, r in cold128.items() if f != 'hello') / 1000:.1f} s** "
+                "before any TLS handshake (loopback is plain HTTP)."
+                + (
+                    f" For `smart-forward` ({ms(sf['cold'])} ms) that is a ringing call waiting: "
+                    "its lookup budget (`FORWARD_BUDGET_MS`, 1.5 s) only starts once the bridge "
+                    "is built, while Ringostat's own response timeout for the webhook number "
+                    "(configurable, default unknown) starts when it calls — the first call after "
+                    "an idle period may be routed by Ringostat's fallback."
+                    if sf
+                    else ""
+                )
+            )
+            self.w()
+        probe = self.r.get("init_probe", {})
+        if probe:
+            self.w("### What the first invocation pays")
+            self.w()
+            self.w(
+                "`bench/init-probe` times each one-off ingredient in a fresh process with a "
+                f"function's environment (median of {self.r['settings'].get('probe_runs', '?')} "
+                "runs; `parts` times them one after another, `bridge` times what "
+                "`Bridge::shared` does before its first request):"
+            )
+            self.w()
+            self.w("| Step | Full CPU ms | 128 MB share ms |")
+            self.w("|---|---|---|")
+            for mode in ("parts", "bridge"):
+                full = probe.get(mode, {})
+                quota = probe.get(f"{mode}-128mb", {})
+                for name, value in full.items():
+                    self.w(f"| {mode}: {name} | {ms(value)} | {ms(quota.get(name))} |")
+            self.w()
+            parts = probe.get("parts", {})
+            bridge = probe.get("bridge", {})
+            phone = parts.get("phone number: first parse (metadata)")
+            jitter = parts.get("aws-lc: first random bytes")
+            if phone and bridge:
+                self.w(
+                    f"Reading it: **the phone-number metadata is the cold start.** The first "
+                    f"`PhoneNumber::parse` of a process costs {ms(phone)} ms "
+                    f"({ms(probe.get('parts-128mb', {}).get('phone number: first parse (metadata)'))} ms "
+                    "under the 128 MB share): the `phonenumber` crate deserialises the metadata of "
+                    "every region of the world (postcard, into a `Lazy` database) the first time "
+                    "any number is parsed (in the probe `Config::from_env` meets the first one, "
+                    f"`CLICK_TO_CALL_EXTENSION`, hence its {ms(bridge.get('Config::from_env'))} ms). "
+                    "The functions now pay it during INIT (`phone::warm_up()` before "
+                    "`lambda_http::run`), before they ask for their first event; spawn → first "
+                    "answer contains it all the same. Everything else the bridge builds "
+                    f"(SDK, HTTP clients, root certificates, time zone) adds "
+                    f"{ms(bridge.get('Bridge::from_config'))} ms. "
+                    + (
+                        f"aws-lc's first random bytes ({ms(jitter)} ms, its jitter entropy) are "
+                        "not in the local cold start — nothing here does TLS — but will be in "
+                        "AWS, at the first handshake, with one TLS handshake per host (DynamoDB, "
+                        "the CRM, Ringostat)."
+                        if jitter
+                        else ""
+                    )
+                )
+                self.w()
+
+    def warm_section(self):
+        self.w("## Warm latency")
+        self.w()
+        self.w(
+            "Client-side time of one invocation through cargo-lambda's runtime, p50 and p99, the "
+            "share of invocations that stalled (slower than p50 + 30 ms) and the CRM requests "
+            "per invocation. `hello` is the floor of the harness (the loopback hops through "
+            "cargo-lambda)."
+        )
+        self.w()
+        names = {"nethunt": "NetHunt", "dataverse": "Dataverse"}
+        self.w(
+            "| Function | Scenario | "
+            + " | ".join(f"{names[c]} p50 ms | p99 ms | stalled | CRM req." for c in ("nethunt", "dataverse"))
+            + " |"
+        )
+        self.w("|---|---|" + "---|---|---|---|" * 2)
+
+        def cells(x):
+            if not x:
+                return "– | – | – | –"
+            stalled = x.get("stalled_share")
+            return (
+                f"{ms(x['p50_ms'])} | {ms(x['p99_ms'])} | "
+                f"{'–' if stalled is None else f'{stalled:.0%}'} | {x['crm_requests_per_call']:g}"
+            )
+
+        for row in self.warm_rows("nethunt"):
+            other = self.warm("dataverse", row["function"], row["scenario"])
+            self.w(f"| `{row['function']}` | {row['scenario']} | {cells(row)} | {cells(other)} |")
+        self.w()
+        hello = self.warm("nethunt", "hello", "floor")
+        if hello and hello.get("stalled_share") is not None:
+            self.w(
+                f"**The p99 column is the harness, not the bridge.** {hello['stalled_share']:.0%} of "
+                f"even `hello`'s invocations wait about 40 ms (its p99: {ms(hello['p99_ms'])} ms, "
+                f"p50 {ms(hello['p50_ms'])} ms): a stall on the loopback connection between "
+                "cargo-lambda's runtime API and the function's runtime client, the signature of "
+                "Nagle's algorithm meeting a delayed ACK. Setting `TCP_NODELAY` or `TCP_QUICKACK` "
+                "on the benchmark's side does not change it, so it lies between cargo-lambda and "
+                "the runtime, where this benchmark has no say. Lambda's own runtime API is another "
+                "server; read the p99 of a function as \"its p50 plus, sometimes, 40 ms of the "
+                "emulator\"."
+            )
+            self.w()
+        probe = self.r.get("init_probe", {}).get("parts", {})
+        ddb = probe.get("second DynamoDB request")
+        if ddb:
+            self.w(
+                f"Most of the p50 milliseconds are the stand-ins: one DynamoDB request to moto takes "
+                f"{ms(ddb)} ms from the Rust SDK (init probe, second request), and a webhook makes "
+                "3–6 of them (see DynamoDB below); DynamoDB answers in single-digit milliseconds "
+                "inside a region. In AWS the CRM's own latency (typically 100–400 ms per request "
+                "to NetHunt or Dataverse over the internet) will dominate every scenario that "
+                "writes: the number of CRM requests is the figure that matters, and the cache "
+                "saves one per webhook of a known client (hit vs miss above)."
+            )
+            self.w()
+
+    def requests_section(self):
+        self.w("## CRM requests per scenario")
+        self.w()
+        self.w(
+            "Every `events/` file, in the order of a real day, against a fresh sandbox: **first** "
+            "= the client's contact is not in the cache (every `contact#` entry deleted before; "
+            "other entries such as a pending deal stay), **next** = the same number again with a "
+            "new call id (cached), **re-send** = the next webhook again with the same call id "
+            "(Ringostat's retry). Each cell is *measured / minimum*: the minimum is the sum over "
+            "the operations the scenario needs of what the API needs per operation (NetHunt: 1 "
+            "request per operation; Dataverse: 1, except a phone call = create + close = 2; "
+            "`tests/tests/crm_suite.rs` checks the same costs per adapter operation)."
+        )
+        self.w()
+        self.w("| events/ file | Operations (first → next) | NetHunt first | next | re-send | Dataverse first | next | re-send | Ringostat API |")
+        self.w("|---|---|---|---|---|---|---|---|---|")
+        for row in self.request_rows("nethunt"):
+            d = self.request_row("dataverse", row["event"])
+            ops_first = ", ".join(row["first"]["ops"]) or "–"
+            ops_next = ", ".join(row["next"]["ops"]) or "–"
+            ops = ops_first if ops_first == ops_next else f"{ops_first} → {ops_next}"
+            if d and (d["first"]["ops"] != row["first"]["ops"]):
+                ops += f" (Dataverse: {', '.join(d['first']['ops'])} → {', '.join(d['next']['ops']) or '–'})"
+
+            def cell(c):
+                flag = "" if c["crm"] == c["minimum"] else " ❌"
+                return f"{c['crm']}/{c['minimum']}{flag}"
+
+            cells = [cell(row[c]) for c in ("first", "next", "resend")]
+            cells += [cell(d[c]) for c in ("first", "next", "resend")] if d else ["–"] * 3
+            ringostat = row["first"]["ringostat"]
+            self.w(f"| `{row['event']}` | {ops} | " + " | ".join(cells) + f" | {ringostat or '–'} |")
+        self.w()
+        tokens = [sum(r[c]["token"] for r in self.request_rows("dataverse") for c in ("first", "next", "resend"))]
+        self.w(
+            f"Dataverse's OAuth token: {tokens[0]} token request(s) in the whole Dataverse run of "
+            "the six webhook processes (one per execution environment, renewed 5 minutes before "
+            "its hour ends), not counted in the cells. Ringostat API column: Smart Phone contact "
+            "sync on `before-call` (on by default when a Ringostat key is configured) and "
+            "`callback/outward_call` for click-to-call, per webhook. `smart-forward` on an "
+            "unknown number asks the CRM every time (nothing to cache: a negative cache would "
+            "save that request at the risk of routing a client created meanwhile to the fallback)."
+        )
+        self.w()
+        _, _, misses = self.at_minimum()
+        if misses:
+            self.w("Cells above the minimum:")
+            self.w()
+            for crm, event, column, cell in misses:
+                self.w(f"- {crm} `{event}` {column}: {cell['crm']} requests, minimum {cell['minimum']}: " + "; ".join(cell["crm_requests"]))
+            self.w()
+
+    def dynamodb_section(self):
+        self.w("## DynamoDB requests")
+        self.w()
+        self.w("Per webhook, from moto's recorder (NetHunt run; Dataverse is the same):")
+        self.w()
+        self.w("| events/ file | first call | next call | re-send |")
+        self.w("|---|---|---|---|")
+        for row in self.request_rows("nethunt"):
+            cells = []
+            for column in ("first", "next", "resend"):
+                ops = row[column]["dynamodb"]
+                counts: dict[str, int] = {}
+                for op in ops:
+                    counts[op["op"]] = counts.get(op["op"], 0) + 1
+                wru, rru = self.dynamodb_units(ops)
+                text = ", ".join(f"{n} {op}" for op, n in counts.items()) or "–"
+                cells.append(f"{text} ({wru:g} WRU, {rru:g} RRU)" if ops else "–")
+            self.w(f"| `{row['event']}` | " + " | ".join(cells) + " |")
+        self.w()
+        biggest = max(
+            (op["bytes"] for crm in ("nethunt",) for row in self.request_rows(crm)
+             for c in ("first", "next", "resend") for op in row[c]["dynamodb"] if op["op"] != "GetItem"),
+            default=0,
+        )
+        self.w(
+            f"Write units assume items under 1 KB: the largest write request body was {biggest} "
+            "bytes (the item is smaller than its request). Reads are eventually consistent "
+            "GetItems (0.5 RRU each up to 4 KB). A webhook costs 2 WRU for exactly-once "
+            "(claim, completion) and one read for the cached contact."
+        )
+        self.w()
+
+    def criterion_section(self):
+        rows = self.r.get("criterion", {})
+        self.w("## Parse + map (criterion)")
+        self.w()
+        self.w(
+            "`cargo bench -p bridge-bench` (`bench/micro/benches/parse_map.rs`, release profile, "
+            "1 s warm-up, 3 s measurement): `CallEvent::from_request` on the body of an `events/` "
+            "file + `call_activity` to the CRM's call record; `apigw_event_to_activity` starts "
+            "one step earlier, from the whole API Gateway event JSON (lambda_http's "
+            "deserialisation included)."
+        )
+        self.w()
+        self.w("| Benchmark | Median µs | Mean µs (95 % CI) | Target |")
+        self.w("|---|---|---|---|")
+        for name, v in rows.items():
+            target = f"≤ {PARSE_MAP_TARGET_US} µs" if name.startswith("parse_map/") else "–"
+            self.w(f"| `{name}` | {v['median_us']:.2f} | {v['mean_us']:.2f} ({v['mean_ci_us'][0]:.2f}–{v['mean_ci_us'][1]:.2f}) | {target} |")
+        self.w()
+
+    def size_section(self):
+        sizes = self.r.get("sizes", {})
+        rss = self.peak_rss_kb()
+        self.w("## Size and memory")
+        self.w()
+        self.w(
+            f"| Function | `bootstrap` | zip (deflate) | zip, 10⁶ bytes | Peak RSS MiB | "
+            f"zip ≤ {ZIP_TARGET_MB} MB | RSS ≤ {RSS_TARGET_MB} MB |"
+        )
+        self.w("|---|---|---|---|---|---|---|")
+        for function in ["hello", *FUNCTIONS]:
+            s = sizes.get(function)
+            if not s:
+                continue
+            kb = rss.get(function)
+            z = s["zip_bytes"] or 0
+            zip_verdict = (
+                mark(True)
+                if z <= ZIP_TARGET_MB * 1_000_000
+                else ("⚠️ in MiB only" if z <= ZIP_TARGET_MB * MIB else mark(False))
+            )
+            rss_verdict = mark((kb or 0) <= RSS_TARGET_MB * 1024) if kb else "–"
+            if function == "hello":
+                zip_verdict = rss_verdict = "–"
+            self.w(
+                f"| `{function}` | {mib(s['binary_bytes'])} | {mib(z) if z else '–'} | "
+                f"{z / 1e6:.3f} | {kb / 1024 if kb else float('nan'):.1f} | {zip_verdict} | {rss_verdict} |"
+            )
+        self.w()
+        self.w(
+            "The four call-webhook functions are one binary apart from `main` (the same "
+            "handler with another `EventKind`), hence the same size. `cargo lambda build "
+            "--output-format zip` deflates at the `zip` crate's default level; SAM zips the built "
+            "`bootstrap` itself (`sam deploy`) with Python's `zipfile` at its default level: on "
+            "`after-call` the two differed by under 1 kB when checked, and deflate -9 saved 0.7 %."
+        )
+        self.w()
+        self.w(
+            "Peak RSS is this machine's (x86_64, glibc); Lambda reports `Max Memory Used` for the "
+            "whole execution environment, a few MiB more than the process (its runtime and, "
+            "here, the Parameters and Secrets extension: `template.yaml` adds that layer to every "
+            "function, and it counts against the 128 MB)."
+        )
+        self.w()
+
+    def entropy_section(self):
+        e = self.r.get("entropy", {})
+        self.w("## AWS_LC_SYS_NO_JITTER_ENTROPY")
+        self.w()
+        self.w(
+            "aws-lc (the crypto of rustls, hence of reqwest 0.13 and of the AWS SDK) seeds its "
+            "random generator from two sources since aws-lc-sys 0.32: the OS (`getrandom`) and "
+            "CPU jitter entropy, which samples timer jitter for tens of milliseconds the first "
+            "time a process asks for random bytes (aws/aws-lc-rs#922, #1140). "
+            "`AWS_LC_SYS_NO_JITTER_ENTROPY=1` is a **build-time** variable of aws-lc-sys: it "
+            "compiles the jitter source out, leaving the OS source (plus the CPU's instruction "
+            "where there is one). In a function it is paid once per execution environment, at the "
+            "first TLS handshake (client random, key share) of the DynamoDB or CRM connection; the "
+            "local runs above never make one (loopback is plain HTTP), so they do not contain it."
+        )
+        self.w()
+        if e:
+            self.w("`bench/micro/src/entropy_probe.rs`, first 32 random bytes of a fresh process (median):")
+            self.w()
+            self.w("| aws-lc-sys built | Full CPU ms | 128 MB share ms |")
+            self.w("|---|---|---|")
+            for variant, label in (("jitter", "as is (jitter entropy on)"), ("no_jitter", "`AWS_LC_SYS_NO_JITTER_ENTROPY=1`")):
+                full = e.get(variant, {}).get("first_ms_median")
+                quota = e.get(f"{variant}-128mb", {}).get("first_ms_median")
+                self.w(f"| {label} | {ms(full)} | {ms(quota)} |")
+            self.w()
+        jitter = e.get("jitter", {}).get("first_ms_median")
+        jitter128 = e.get("jitter-128mb", {}).get("first_ms_median")
+        nojitter128 = e.get("no_jitter-128mb", {}).get("first_ms_median")
+        phone128 = self.r.get("init_probe", {}).get("parts-128mb", {}).get("phone number: first parse (metadata)")
+        cost = ""
+        if jitter:
+            cost = f"It costs {ms(jitter)} ms at full CPU" + (
+                f" and **{ms(jitter128)} ms under the 128 MB share** (vs {ms(nojitter128)} ms "
+                "without)"
+                if jitter128
+                else ""
+            ) + ", once per execution environment — about 1 % of invocations — at its first TLS handshake. "
+        self.w(
+            "**Decision: not set** — the functions are built with jitter entropy on, as aws-lc "
+            "ships. "
+            + cost
+            + "That is real, and a ringing call to `smart-forward` after an idle period would "
+            "feel it; but (1) the phone-number metadata costs "
+            + (f"{phone128 / jitter128:.1f}× as much" if phone128 and jitter128 else "more")
+            + " in the same cold start and can be fixed without any security trade-off (see \"Missed "
+            "targets\"), and more memory divides both; (2) the "
+            "second, independent entropy source is aws-lc's deliberate defence in depth (its "
+            "\"rule of two\": two sources must fail before randomness becomes predictable), and "
+            "these random bytes key the TLS sessions that carry the CRM's API key and the "
+            "clients' phone numbers. Lambda's Firecracker micro-VM seeds its kernel RNG from the "
+            "host, so the OS source alone would very likely do; removing the second source is "
+            "still a security decision for the owner, not a benchmark tweak. **Revisit** when "
+            "`smart-forward`'s first answer after an idle period must fit Ringostat's timeout "
+            "and the fixes below are in: then set `AWS_LC_SYS_NO_JITTER_ENTROPY=1` in the build "
+            "environment of the deployment (`[env]` in `.cargo/config.toml`, as "
+            "aws/aws-lambda-rust-runtime#1101 suggests, so `sam build` and CI get it too), and "
+            "re-run this benchmark: the probe's second row is what the first handshake then costs."
+        )
+        self.w()
+
+    def function_cost_inputs(self):
+        """Per function: (local p50 ms, CRM requests, Ringostat requests, WRU, RRU, log bytes)."""
+        out = {}
+        for function, event in EVERYDAY.items():
+            row = self.request_row("nethunt", event)
+            warm = self.warm("nethunt", function, "hit")
+            if not row or not warm:
+                continue
+            wru, rru = self.dynamodb_units(row["next"]["dynamodb"])
+            out[function] = {
+                "p50": warm["p50_ms"],
+                "crm": row["next"]["crm"],
+                "crm_dv": (self.request_row("dataverse", event) or row)["next"]["crm"],
+                "ringostat": row["next"]["ringostat"],
+                "wru": wru,
+                "rru": rru,
+                "log_bytes": warm["log_bytes_per_call"],
+            }
+        return out
+
+    def cost_section(self):
+        inputs = self.function_cost_inputs()
+        _, cold128 = self.cold("cold_128mb")
+        p = PRICES
+        self.w("## Cost per million calls (on paper)")
+        self.w()
+        self.w(
+            f"Prices assumed (AWS list prices, us-east-1, as of {PRICE_DATE}; not re-read online "
+            "from this machine; eu-central-1 is about 10–25 % dearer per item): API Gateway HTTP "
+            f"API ${p['apigw_http_per_million']:.2f} per million requests; Lambda "
+            f"${p['lambda_requests_per_million']:.2f} per million requests and "
+            f"${p['lambda_arm64_gb_second']:.10f} per GB-second on arm64, billed per ms, at 128 MB; "
+            f"DynamoDB on demand ${p['ddb_wru_per_million']:.3f} per million write and "
+            f"${p['ddb_rru_per_million']:.3f} per million read request units; CloudWatch Logs "
+            f"${p['logs_ingest_per_gb']:.2f} per GB ingested. Free tiers are left out."
+        )
+        self.w()
+        self.w("Per webhook, the everyday case (known client, cached contact):")
+        self.w()
+        self.w("| Webhook | Local p50 ms | CRM req. (NetHunt / Dataverse) | Ringostat req. | Billed ms in AWS (est.) | WRU | RRU | Log bytes |")
+        self.w("|---|---|---|---|---|---|---|---|")
+        est = {}
+        for function, i in inputs.items():
+            # before-call writes the UTM tags and syncs Smart Phone side by side (tokio::join!).
+            waits = max(i["crm"], i["ringostat"]) if function == "before-call" else i["crm"] + i["ringostat"]
+            est[function] = i["p50"] + waits * CRM_RTT_MS
+            self.w(
+                f"| `{function}` | {ms(i['p50'])} | {i['crm']} / {i['crm_dv']} | {i['ringostat']} | "
+                f"{est[function]:.0f} | {i['wru']:g} | {i['rru']:g} | {i['log_bytes'] + ACCESS_LOG_BYTES} |"
+            )
+        self.w()
+        self.w(
+            f"Billed duration in AWS is estimated as the local p50 plus {CRM_RTT_MS} ms for each "
+            f"CRM or Ringostat request made one after the other (`before-call` makes its two side "
+            f"by side; an assumption: the real figure is the CRM's latency from the region). Log bytes: the function's JSON line, measured, plus ~{ACCESS_LOG_BYTES} "
+            f"bytes of API Gateway access log. Cold starts: {COLD_FRACTION:.0%} of invocations "
+            "assumed, billed with their INIT time (the 128 MB-share cold start measured above)."
+        )
+        self.w()
+        cold_extra = {f: (cold128.get(f, {}).get("cold", 0) or 0) for f in inputs}
+        first_items: dict[str, float] = {}
+        self.w("| A call is … | API Gateway | Lambda requests | Lambda GB-s | DynamoDB | Logs | **Total per million calls** |")
+        self.w("|---|---|---|---|---|---|---|")
+        for label, functions in BUNDLES:
+            functions = [f for f in functions if f in inputs]
+            if not functions:
+                continue
+            n = len(functions)
+            apigw = n * p["apigw_http_per_million"]
+            requests = n * p["lambda_requests_per_million"]
+            billed_s = sum(math.ceil(est[f]) + COLD_FRACTION * cold_extra[f] for f in functions) / 1000
+            gbs = 1_000_000 * billed_s * MEMORY_GB * p["lambda_arm64_gb_second"]
+            ddb = sum(inputs[f]["wru"] * p["ddb_wru_per_million"] + inputs[f]["rru"] * p["ddb_rru_per_million"] for f in functions)
+            logs = sum(inputs[f]["log_bytes"] + ACCESS_LOG_BYTES for f in functions) * 1_000_000 / 1e9 * p["logs_ingest_per_gb"]
+            total = apigw + requests + gbs + ddb + logs
+            if not first_items:
+                first_items = {
+                    "API Gateway": apigw,
+                    "Lambda requests": requests,
+                    "Lambda GB-seconds": gbs,
+                    "DynamoDB": ddb,
+                    "CloudWatch Logs": logs,
+                }
+            self.w(
+                f"| {label} ({n} webhook{'s' if n > 1 else ''}) | {money(apigw)} | {money(requests)} | {money(gbs)} "
+                f"| {money(ddb)} | {money(logs)} | **{money(total)}** |"
+            )
+        self.w()
+        if first_items:
+            top = sorted(first_items.items(), key=lambda kv: kv[1], reverse=True)
+            leaders = [name for name, value in top if value >= top[0][1] * 0.9]
+            self.w(
+                f"The largest item{'s are' if len(leaders) > 1 else ' is'} {' and '.join(leaders)} "
+                "(DynamoDB: the 2 write units of exactly-once per webhook, claim and completion, "
+                f"${2 * p['ddb_wru_per_million']:.2f} per million webhooks). Lambda's compute stays "
+                f"small: a Rust function at 128 MB costs ${MEMORY_GB * p['lambda_arm64_gb_second']:.7f} "
+                "per billed second and spends most of it waiting on the CRM."
+            )
+            self.w()
+        self.w(
+            "A new client adds its contact, deal and a few more DynamoDB writes once. "
+            "Not included: data transfer, the Parameters and Secrets extension (no charge; its "
+            "SSM `GetParameter` calls are free for standard parameters), KMS for SecureString "
+            "with the AWS managed key (free)."
+        )
+        self.w()
+
+    def dataverse_section(self):
+        per = {}
+        for function, event in EVERYDAY.items():
+            row = self.request_row("dataverse", event)
+            if row:
+                per[function] = row["next"]["crm"]
+        known = sum(per.get(f, 0) for f in ["smart-forward", "before-call", "after-call", "call-analysis"])
+        new_client = 0
+        for event, column in (
+            ("smart-forward-unknown-client.json", "first"),
+            ("before-call-new-client.json", "first"),
+            ("after-call-answered-after-before-call.json", "next"),
+            ("call-analysis-summary.json", "next"),
+        ):
+            row = self.request_row("dataverse", event)
+            if row:
+                new_client += row[column]["crm"]
+        rate = DV_REQUESTS_PER_WINDOW / DV_WINDOW_S  # requests per second
+        self.w("## Dataverse service protection: how many calls before 429")
+        self.w()
+        self.w(
+            "Dataverse limits each user — the bridge's application user is one user — per web "
+            f"server over a sliding {DV_WINDOW_S} s window (`dataverse-api.md` §8): "
+            f"**{DV_REQUESTS_PER_WINDOW} requests**, **{DV_EXECUTION_S_PER_WINDOW // 60} minutes of "
+            f"combined execution time** and **{DV_CONCURRENT} concurrent requests** (the last one "
+            "answers 429 at once)."
+        )
+        self.w()
+        self.w(
+            f"Requests per call (measured above): a call from a known client with all four "
+            f"webhooks (webhook number, before call, after call, AI analysis) makes **{known}** "
+            f"Dataverse requests (UTM tags, the phone call's create + close, the note; the webhook "
+            f"number's lookup is a cache hit); a first call from a new client **{new_client}** "
+            "(the webhook number's lookup, before-call's lookup, contact, opportunity, UTM, the "
+            "phone call's create + close, the note); plus one token request per execution "
+            "environment per hour."
+        )
+        self.w()
+        self.w("| Limit | Binds at | Known clients | New clients |")
+        self.w("|---|---|---|---|")
+        self.w(
+            f"| {DV_REQUESTS_PER_WINDOW} requests / {DV_WINDOW_S} s | {rate:.0f} requests/s sustained | "
+            f"{rate / known:.1f} calls/s = {rate / known * 3600:,.0f} calls/hour | "
+            f"{rate / new_client:.1f} calls/s = {rate / new_client * 3600:,.0f} calls/hour |"
+        )
+        exec_per_s = DV_EXECUTION_S_PER_WINDOW / DV_WINDOW_S
+        self.w(
+            f"| {DV_EXECUTION_S_PER_WINDOW // 60} min execution / {DV_WINDOW_S} s | {exec_per_s:.0f} s of server time per second | "
+            f"before the request limit only if a request takes Dataverse more than {exec_per_s / rate * 1000:.0f} ms | same |"
+        )
+        self.w(
+            f"| {DV_CONCURRENT} concurrent requests | {DV_CONCURRENT} requests in flight | "
+            f"each execution environment has at most one Dataverse request in flight (the flows "
+            f"are sequential; `before-call` runs UTM and the Ringostat sync side by side, only "
+            f"the first goes to Dataverse), so: {DV_CONCURRENT} concurrently running "
+            f"CRM functions | same |"
+        )
+        self.w()
+        self.w(
+            f"With a call of 3 minutes on average, {rate / known:.1f} calls/s is about "
+            f"**{rate / known * 180:,.0f} simultaneous phone calls** of known clients "
+            f"({rate / new_client * 180:,.0f} of new clients) before the request limit answers "
+            f"429 — far beyond a sales team on one Ringostat project. The concurrency limit is "
+            f"reached only through latency: by Little's law the bridge has rate × duration "
+            f"functions running, e.g. the HTTP API's throttle in `template.yaml` (25 requests/s, "
+            f"burst 50) × 0.5 s = 12–25, but if Dataverse slowed to several seconds per request "
+            f"(its own throttling, an outage), 25 webhooks/s would keep 52+ functions waiting on "
+            f"it, and every further request would get 429 at once."
+        )
+        self.w()
+        self.w(
+            "**Reserved concurrency.** `template.yaml` now has a parameter `CrmConcurrencyLimit`, "
+            "**default 0 = no reservation**, which sets `ReservedConcurrentExecutions` on each of "
+            "the five functions that call the CRM per webhook (`before-call`, `after-call`, "
+            "`after-outgoing-call`, `call-analysis`, `smart-forward`). At its maximum of 10 the "
+            "bridge runs at most 5 × 10 = 50 such functions, + 1 `replay` + 1 `reconcile` = 52 "
+            "Dataverse requests in flight, so the concurrency limit can never be hit; beyond the "
+            "reservation Lambda throttles, API Gateway answers an error, and Ringostat re-sends "
+            "the webhook later (or, for `smart-forward`, its forwarding scheme goes on to its next "
+            "step). It is off by default because (1) a new AWS "
+            "account has a concurrency quota of 10 and Lambda refuses any reservation that would "
+            "leave fewer than 100 unreserved executions, so the stack would not deploy there, "
+            "(2) the request limit above binds long before the concurrency limit at normal "
+            "latencies, and the adapters already honour `Retry-After` and park what still fails "
+            "for `replay`, and (3) a NetHunt installation has no such limit. Set it to 8–10 for "
+            "Smart CRM on accounts with the default quota of 1,000 when the call volume is high "
+            "or other integrations share the Dataverse environment."
+        )
+        self.w()
+
+    def missed_section(self):
+        hello, cold = self.cold()
+        hello128, cold128 = self.cold("cold_128mb")
+        probe = self.r.get("init_probe", {})
+        entropy = self.r.get("entropy", {})
+        ok_min, total_min, _ = self.at_minimum()
+        _, parse_map = self.parse_map_us()
+        zips = {f: s["zip_bytes"] for f, s in self.r.get("sizes", {}).items() if f in FUNCTIONS and s["zip_bytes"]}
+        rss = {f: kb for f, kb in self.peak_rss_kb().items() if f in FUNCTIONS}
+        self.w("## Missed targets: why, and what it would take")
+        self.w()
+        missed = False
+        functions = [f for f in cold if f != "hello"]
+        worst = max((cold[f]["ratio"] for f in functions), default=0)
+        if worst > COLD_RATIO_TARGET:
+            missed = True
+            parts = probe.get("parts", {})
+            parts128 = probe.get("parts-128mb", {})
+            bridge = probe.get("bridge", {})
+            phone = parts.get("phone number: first parse (metadata)")
+            phone128 = parts128.get("phone number: first parse (metadata)")
+            jitter128 = entropy.get("jitter-128mb", {}).get("first_ms_median")
+            webhooks = [f for f in functions if f in HTTP_FUNCTIONS]
+            warm_lo = min(cold[f]["warm"] for f in webhooks)
+            warm_hi = max(cold[f]["warm"] for f in webhooks)
+            overhead = statistics.median(cold[f]["cold"] - cold[f]["warm"] for f in functions)
+            self.w(
+                f"**Cold start ≤ {COLD_RATIO_TARGET}× hello — missed: {worst:.1f}× at full CPU"
+                + (
+                    f"; {min(r['cold'] for f, r in cold128.items() if f != 'hello') / 1000:.1f}–"
+                    f"{max(r['cold'] for f, r in cold128.items() if f != 'hello') / 1000:.1f} s "
+                    "under the 128 MB share"
+                    if cold128
+                    else ""
+                )
+                + ".** The target compares the bridge with a function that does nothing: "
+                f"`hello` answers its first request {ms(hello)} ms after the spawn because it has "
+                "no configuration, no SDK, no TLS stack and no I/O. The bridge's first invocation "
+                "adds three things:"
+            )
+            self.w()
+            self.w(
+                f"- *Its work*, the warm column: {ms(warm_lo)}–{ms(warm_hi)} ms for the webhooks "
+                "here (DynamoDB claim, read and completion on moto, the CRM request on the "
+                "sandbox; `click-to-call` only calls the Ringostat sandbox) — already "
+                f"{warm_lo / hello:.1f}–{warm_hi / hello:.1f}× `hello`'s whole cold start. No cold "
+                "start can go below it; in AWS it is the CRM's round trip."
+            )
+            if phone:
+                self.w(
+                    f"- *One-off set-up*, cold − warm: {ms(overhead)} ms (median of the functions). "
+                    f"Most of it is the phone-number metadata ({ms(phone)} ms in the probe, "
+                    + (f"{ms(phone128)} ms under the 128 MB share" if phone128 else "")
+                    + f"); the SDK, HTTP clients, root certificates and time zone add "
+                    f"{ms(bridge.get('Bridge::from_config'))} ms."
+                )
+            self.w(
+                "- *In AWS only*: a TLS handshake per host and aws-lc's jitter entropy at the first "
+                "handshake"
+                + (f" ({ms(jitter128)} ms under the 128 MB share)" if jitter128 else "")
+                + "; loopback HTTP has neither."
+            )
+            self.w()
+            self.w(
+                "What it would take, by measured effect (each is a change in `shared/` or "
+                "`template.yaml` and a re-run of `bench/run`):"
+            )
+            self.w()
+            if phone:
+                self.w(
+                    f"1. **The phone-number metadata** ({ms(phone)} ms; "
+                    f"{ms(phone128)} ms at 128 MB). Already moved: `phone::warm_up()` parses one "
+                    "number during INIT, before `lambda_http::run` (`webhook::run`, `replay`, "
+                    "`reconcile`). That takes it out of the INVOKE phase — it counts in Lambda's "
+                    "Init Duration, is paid before a proactively initialised environment gets its "
+                    "first request, and profits from whatever extra CPU Lambda gives INIT — but an "
+                    "on-demand cold start still waits for it, as the cold column shows. Removing "
+                    "it: a fast path in `PhoneNumber::parse` for the numbers the bridge sees all day "
+                    "(Ukrainian `0XXXXXXXXX`, `380XXXXXXXXX`, `+380…`, with the separators "
+                    "Ringostat writes) that normalises them without the library, falling back to "
+                    "`phonenumber` for foreign numbers only: it removes the cost from almost "
+                    "every cold start (and ~0.5 MB of metadata from the binary if the fallback "
+                    "keeps only the regions needed)."
+                )
+            self.w(
+                "2. **Build the rest during INIT** too: the DynamoDB client and the HTTP clients "
+                "need no secret; only the SSM parameters must wait for the first INVOKE, where "
+                "the extension answers."
+            )
+            sf128 = cold128.get("smart-forward", {}).get("cold")
+            self.w(
+                "3. **More memory for `smart-forward`**, the one function with a caller waiting: "
+                "CPU scales with memory, so 512 MB gives it 4× the CPU and divides every "
+                "CPU-bound millisecond above by about 4"
+                + (f" (its {sf128 / 1000:.1f} s at 128 MB)" if sf128 else "")
+                + "; at ~5 ms per warm invocation the extra GB-seconds cost cents per million calls."
+            )
+            self.w("4. `AWS_LC_SYS_NO_JITTER_ENTROPY=1`, once 1–3 are done (see its section).")
+            self.w()
+            self.w(
+                f"With the fast path and 2 the first invocation would cost about `hello`'s start plus its warm "
+                f"time plus a few milliseconds of first connections here, i.e. roughly "
+                f"{(hello + warm_lo + 3) / hello:.0f}–{(hello + warm_hi + 3) / hello:.0f}× `hello`: "
+                f"{COLD_RATIO_TARGET}× an empty function is reachable only by a handler whose first "
+                "answer does no I/O, not by one that needs three DynamoDB requests and a CRM "
+                "request before it may answer. The figure to hold the bridge to instead is "
+                "Lambda's `Init Duration` in the deployed stack (REPORT lines, "
+                "`lambda-rust-practice.md` §2: 14–16 ms for a Rust hello world, 120–150 ms for "
+                "Rust with the SDK and a DynamoDB call, init plus first invocation)."
+            )
+            self.w()
+        if ok_min != total_min:
+            missed = True
+            self.w(f"**CRM requests at the minimum — missed** ({total_min - ok_min} cells): see the list under the CRM table.")
+            self.w()
+        if parse_map > PARSE_MAP_TARGET_US:
+            missed = True
+            self.w(f"**Parse + map ≤ {PARSE_MAP_TARGET_US} µs — missed** ({parse_map:.1f} µs).")
+            self.w()
+        if zips and max(zips.values()) > ZIP_TARGET_MB * 1_000_000:
+            missed = True
+            biggest = max(zips.values())
+            over = biggest - ZIP_TARGET_MB * 1_000_000
+            within_mib = biggest <= ZIP_TARGET_MB * MIB
+            self.w(
+                f"**Zip ≤ {ZIP_TARGET_MB} MB — "
+                + ("borderline" if within_mib else "missed")
+                + f"**: {mib(biggest)} = {biggest:,} bytes, "
+                + (
+                    f"under {ZIP_TARGET_MB} MiB (AWS's unit) but {over / 1000:.0f} kB over "
+                    f"{ZIP_TARGET_MB} × 10⁶ bytes"
+                    if within_mib
+                    else f"over {ZIP_TARGET_MB} MiB"
+                )
+                + " for the four call-webhook functions (x86_64; arm64 code is of similar size, "
+                "not measured). The AWS SDK (smithy runtime, aws-lc, rustls) is most of each "
+                "binary (`lambda-rust-practice.md` §5.2: 5.9 MB zipped for lambda_http + SDK + "
+                "reqwest alone), and the phone-number metadata embeds 0.5 MB. What a margin "
+                "would take: the fast path for Ukrainian numbers above with a fallback limited "
+                "to the regions needed; or dropping `aws-config` (STS, SSO and profile providers "
+                "the functions never use) for an `aws_sdk_dynamodb::Config` built from the "
+                "environment's credentials and region; or `opt-level = \"s\"` (smaller, slower "
+                "code: re-measure the latencies)."
+            )
+            self.w()
+        if rss and max(rss.values()) > RSS_TARGET_MB * 1024:
+            missed = True
+            self.w(f"**Peak RSS ≤ {RSS_TARGET_MB} MB — missed** ({max(rss.values()) / 1024:.1f} MiB).")
+            self.w()
+        if not missed:
+            self.w("None.")
+            self.w()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("results", type=Path)
+    parser.add_argument("--build-seconds", type=int, default=0)
+    parser.add_argument("--total-seconds", type=int, default=0)
+    args = parser.parse_args()
+    results = json.loads(args.results.read_text())
+    print(Report(results, args.build_seconds, args.total_seconds).render(), end="")
+
+
+if __name__ == "__main__":
+    main()
