@@ -536,6 +536,12 @@ class Report:
                 for name, value in full.items():
                     self.w(f"| {mode}: {name} | {ms(value)} | {ms(quota.get(name))} |")
             self.w()
+            self.w(
+                "Under the quota the process runs in slices of a 100 ms CFS period: a small step "
+                "that happens to cross a period boundary shows ~95 ms more (which one varies "
+                "from run to run), so read the 128 MB column for the large items only."
+            )
+            self.w()
             parts = probe.get("parts", {})
             bridge = probe.get("bridge", {})
             phone = parts.get("phone number: first parse (metadata)")
