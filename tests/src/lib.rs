@@ -53,3 +53,4 @@ pub mod crm_view;
 pub mod dataverse_env;
 pub mod nethunt_env;
 pub mod rig;
+pub mod ringostat_env;

@@ -6,10 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use bridge_core::ringostat::RingostatApiError;
 use bridge_core::ringostat::api::{CALLS_PER_REQUEST, CallRow, CallWindow, EXPORT_FIELDS};
-use bridge_core::ringostat::{RingostatApi, RingostatApiConfig, RingostatApiError};
 use bridge_core::secret::Secret;
-use bridge_tests::nethunt_env::fast_retry_policy;
+use bridge_tests::ringostat_env::{ringostat_config_for, ringostat_for, ringostat_with};
 use crm_sandbox::{Fault, Sandbox};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -22,22 +22,6 @@ async fn sandbox() -> Sandbox {
 
 fn deadline() -> Instant {
     Instant::now() + Duration::from_secs(5)
-}
-
-fn config_for(sandbox: &Sandbox) -> RingostatApiConfig {
-    let credentials = sandbox.credentials();
-    let mut config = RingostatApiConfig::new(
-        credentials.ringostat_auth_key,
-        Some(credentials.ringostat_project_id),
-        "NetHunt CRM",
-    );
-    config.base_url = sandbox.ringostat_api_url();
-    config
-}
-
-fn api_for(sandbox: &Sandbox) -> RingostatApi {
-    RingostatApi::new(config_for(sandbox), fast_retry_policy())
-        .expect("the sandbox configuration is valid")
 }
 
 /// `from` to `to`, both `YYYY-MM-DD HH:MM:SS` in the project's local time.
@@ -129,7 +113,7 @@ async fn the_export_asks_for_the_documented_fields_in_calldate_order() {
         call("ua0_-1736510000.2", "2025-01-10 08:05:10"),
     ]);
 
-    let rows = api_for(&sandbox)
+    let rows = ringostat_for(&sandbox)
         .calls(day(), deadline())
         .await
         .expect("export");
@@ -186,7 +170,7 @@ async fn both_ends_of_the_window_are_included() {
         call("after", "2025-01-10 11:00:01"),
     ]);
 
-    let api = api_for(&sandbox);
+    let api = ringostat_for(&sandbox);
     let hour = window("2025-01-10 10:00:00", "2025-01-10 11:00:00");
     let rows = api.calls(hour, deadline()).await.expect("export");
     assert_eq!(ids(&rows), ["at-from", "inside", "at-to"]);
@@ -213,9 +197,9 @@ async fn a_window_hitting_the_limit_is_fetched_in_slices() {
             .collect(),
     );
     sandbox.state().set_calls_list_limit(5);
-    let api = api_for(&sandbox).with_calls_limit(5);
+    let api = ringostat_for(&sandbox).with_calls_limit(5);
     assert_eq!(api.calls_limit(), 5);
-    assert_eq!(api_for(&sandbox).calls_limit(), CALLS_PER_REQUEST);
+    assert_eq!(ringostat_for(&sandbox).calls_limit(), CALLS_PER_REQUEST);
 
     let rows = api
         .calls_in_slices(day(), deadline())
@@ -254,7 +238,7 @@ async fn calls_on_the_boundary_second_come_back_once() {
         call("c8", "2025-01-10 00:00:08"),
     ]);
     sandbox.state().set_calls_list_limit(5);
-    let api = api_for(&sandbox).with_calls_limit(5);
+    let api = ringostat_for(&sandbox).with_calls_limit(5);
 
     let rows = api
         .calls_in_slices(
@@ -286,7 +270,7 @@ async fn a_call_repeated_in_one_export_is_kept_once_with_its_latest_copy() {
         call("ua0_-1736503200.7", "2025-01-10 10:00:00"),
     ]);
 
-    let rows = api_for(&sandbox)
+    let rows = ringostat_for(&sandbox)
         .calls_in_slices(day(), deadline())
         .await
         .expect("export");
@@ -305,7 +289,7 @@ async fn a_second_that_still_hits_the_limit_returns_what_it_has() {
         call("s4", "2025-01-10 12:00:00"),
     ]);
     sandbox.state().set_calls_list_limit(3);
-    let api = api_for(&sandbox).with_calls_limit(3);
+    let api = ringostat_for(&sandbox).with_calls_limit(3);
 
     let rows = api
         .calls_in_slices(
@@ -338,7 +322,7 @@ async fn an_error_answered_with_http_200_is_a_rejection() {
         .state()
         .ringostat
         .set_calls_list_error(Some("Export is not available for project 12345"));
-    let api = api_for(&sandbox);
+    let api = ringostat_for(&sandbox);
 
     for outcome in [
         api.calls(day(), deadline()).await,
@@ -359,9 +343,9 @@ async fn an_error_answered_with_http_200_is_a_rejection() {
 #[tokio::test]
 async fn a_wrong_key_is_an_auth_error() {
     let sandbox = sandbox().await;
-    let mut config = config_for(&sandbox);
+    let mut config = ringostat_config_for(&sandbox);
     config.auth_key = Secret::new("not-the-key");
-    let api = RingostatApi::new(config, fast_retry_policy()).expect("valid config");
+    let api = ringostat_with(config);
 
     let outcome = api.calls_in_slices(day(), deadline()).await;
 
@@ -380,7 +364,7 @@ async fn a_503_is_retried_because_the_export_is_a_read() {
         .seed_call_log(vec![call("c1", "2025-01-10 10:00:00")]);
     sandbox.inject(Fault::ServerError { status: 503 }, 2);
 
-    let rows = api_for(&sandbox)
+    let rows = ringostat_for(&sandbox)
         .calls(day(), deadline())
         .await
         .expect("export after retries");
@@ -392,7 +376,7 @@ async fn a_503_is_retried_because_the_export_is_a_read() {
 #[tokio::test]
 async fn a_reversed_window_is_refused_before_any_request() {
     let sandbox = sandbox().await;
-    let outcome = api_for(&sandbox)
+    let outcome = ringostat_for(&sandbox)
         .calls(
             window("2025-01-10 11:00:00", "2025-01-10 10:00:00"),
             deadline(),

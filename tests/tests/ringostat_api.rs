@@ -9,12 +9,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bridge_core::PhoneNumber;
-use bridge_core::ringostat::{
-    RingostatApi, RingostatApiConfig, RingostatApiError, SmartPhoneContact,
-};
+use bridge_core::ringostat::{RingostatApiError, SmartPhoneContact};
 use bridge_core::secret::Secret;
 use bridge_core::secret_store::{SecretStore, SecretStoreError};
-use bridge_tests::nethunt_env::fast_retry_policy;
+use bridge_tests::ringostat_env::{ringostat_config_for, ringostat_for, ringostat_with};
 use crm_sandbox::{Fault, Sandbox};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -28,25 +26,6 @@ async fn sandbox() -> Sandbox {
 
 fn deadline() -> Instant {
     Instant::now() + Duration::from_secs(5)
-}
-
-fn config_for(sandbox: &Sandbox) -> RingostatApiConfig {
-    let credentials = sandbox.credentials();
-    let mut config = RingostatApiConfig::new(
-        credentials.ringostat_auth_key,
-        Some(credentials.ringostat_project_id),
-        "NetHunt CRM",
-    );
-    config.base_url = sandbox.ringostat_api_url();
-    config
-}
-
-fn api_with(config: RingostatApiConfig) -> RingostatApi {
-    RingostatApi::new(config, fast_retry_policy()).expect("the sandbox configuration is valid")
-}
-
-fn api_for(sandbox: &Sandbox) -> RingostatApi {
-    api_with(config_for(sandbox))
 }
 
 fn ivan() -> SmartPhoneContact {
@@ -76,7 +55,7 @@ fn requests(sandbox: &Sandbox) -> Vec<String> {
 #[tokio::test]
 async fn sync_sends_the_documented_body_and_upserts_by_external_id() {
     let sandbox = sandbox().await;
-    let api = api_for(&sandbox);
+    let api = ringostat_for(&sandbox);
 
     api.sync_contact(&ivan(), deadline())
         .await
@@ -130,7 +109,7 @@ async fn a_contact_without_name_or_owner_is_still_accepted() {
         contact_link: None,
         ..ivan()
     };
-    api_for(&sandbox)
+    ringostat_for(&sandbox)
         .sync_contact(&bare, deadline())
         .await
         .expect("sync");
@@ -149,9 +128,9 @@ async fn a_contact_without_name_or_owner_is_still_accepted() {
 #[tokio::test]
 async fn sync_without_a_project_id_is_a_configuration_error() {
     let sandbox = sandbox().await;
-    let mut config = config_for(&sandbox);
+    let mut config = ringostat_config_for(&sandbox);
     config.project_id = None;
-    let error = api_with(config)
+    let error = ringostat_with(config)
         .sync_contact(&ivan(), deadline())
         .await
         .expect_err("no project id");
@@ -162,9 +141,9 @@ async fn sync_without_a_project_id_is_a_configuration_error() {
 #[tokio::test]
 async fn another_project_id_is_rejected_with_the_sandbox_message() {
     let sandbox = sandbox().await;
-    let mut config = config_for(&sandbox);
+    let mut config = ringostat_config_for(&sandbox);
     config.project_id = Some("999".into());
-    let error = api_with(config)
+    let error = ringostat_with(config)
         .sync_contact(&ivan(), deadline())
         .await
         .expect_err("wrong project");
@@ -181,9 +160,9 @@ async fn another_project_id_is_rejected_with_the_sandbox_message() {
 #[tokio::test]
 async fn a_wrong_key_is_an_auth_error_for_both_calls() {
     let sandbox = sandbox().await;
-    let mut config = config_for(&sandbox);
+    let mut config = ringostat_config_for(&sandbox);
     config.auth_key = Secret::new("not-the-key");
-    let api = api_with(config);
+    let api = ringostat_with(config);
 
     let sync = api.sync_contact(&ivan(), deadline()).await;
     assert!(matches!(sync, Err(RingostatApiError::Auth(_))), "{sync:?}");
@@ -208,7 +187,7 @@ async fn sync_is_retried_after_a_transient_503() {
     let sandbox = sandbox().await;
     sandbox.inject(Fault::ServerError { status: 503 }, 2);
 
-    api_for(&sandbox)
+    ringostat_for(&sandbox)
         .sync_contact(&ivan(), deadline())
         .await
         .expect("third attempt succeeds");
@@ -229,7 +208,7 @@ async fn sync_gives_up_as_transient_when_503_lasts() {
     let sandbox = sandbox().await;
     sandbox.inject(Fault::ServerError { status: 503 }, 10);
 
-    let error = api_for(&sandbox)
+    let error = ringostat_for(&sandbox)
         .sync_contact(&ivan(), deadline())
         .await
         .expect_err("always 503");
@@ -244,7 +223,7 @@ async fn sync_gives_up_as_transient_when_503_lasts() {
 #[tokio::test]
 async fn outward_call_sends_extension_and_destination() {
     let sandbox = sandbox().await;
-    let api = api_for(&sandbox);
+    let api = ringostat_for(&sandbox);
 
     api.outward_call(PROJECT_NUMBER, CLIENT_NUMBER, deadline())
         .await
@@ -274,7 +253,7 @@ async fn an_error_answered_with_http_200_is_a_rejection_with_ringostats_message(
     let sandbox = sandbox().await;
 
     // `+` is not Ringostat's number format: the sandbox refuses it the JSON-RPC way.
-    let error = api_for(&sandbox)
+    let error = ringostat_for(&sandbox)
         .outward_call(PROJECT_NUMBER, "+380671112233", deadline())
         .await
         .expect_err("refused with HTTP 200");
@@ -297,7 +276,7 @@ async fn outward_call_is_never_retried_after_a_503() {
     let sandbox = sandbox().await;
     sandbox.inject(Fault::ServerError { status: 503 }, 3);
 
-    let error = api_for(&sandbox)
+    let error = ringostat_for(&sandbox)
         .outward_call(PROJECT_NUMBER, CLIENT_NUMBER, deadline())
         .await
         .expect_err("503");
@@ -316,7 +295,7 @@ async fn outward_call_is_retried_after_a_429_which_rings_nobody() {
         1,
     );
 
-    api_for(&sandbox)
+    ringostat_for(&sandbox)
         .outward_call(PROJECT_NUMBER, CLIENT_NUMBER, deadline())
         .await
         .expect("second attempt succeeds");
