@@ -34,7 +34,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 use super::dynamodb_cache::{DynamoDbCache, EXPIRES_AT, Item, KEY, number, string, unavailable};
 use crate::clock::{Clock, SystemClock};
 use crate::ports::cache::{CacheError, expiry};
-use crate::ports::ledger::{Claim, Ledger, ParkedEvent, StoredAnswer};
+use crate::ports::ledger::{Claim, Ledger, ParkedEvent, StoredAnswer, oldest_first};
 use crate::ringostat::EventKind;
 
 const STATUS: &str = "status";
@@ -284,13 +284,7 @@ impl Ledger for DynamoDbLedger {
                 _ => break,
             }
         }
-        events.sort_by(|a, b| {
-            a.parked_at
-                .cmp(&b.parked_at)
-                .then_with(|| a.key.cmp(&b.key))
-        });
-        events.truncate(limit);
-        Ok(events)
+        Ok(oldest_first(events, limit))
     }
 
     async fn unpark(&self, key: &str) -> Result<(), CacheError> {

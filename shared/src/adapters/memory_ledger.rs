@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use crate::clock::{Clock, SystemClock};
 use crate::ports::cache::{CacheError, expiry};
-use crate::ports::ledger::{Claim, Ledger, ParkedEvent, StoredAnswer};
+use crate::ports::ledger::{Claim, Ledger, ParkedEvent, StoredAnswer, oldest_first};
 
 /// How long an abandoned claim is kept after its deadline (the DynamoDB adapter's TTL margin).
 const IN_PROGRESS_GRACE_SECS: i64 = 3600;
@@ -134,14 +134,8 @@ impl Ledger for MemoryLedger {
     }
 
     async fn parked(&self, limit: usize) -> Result<Vec<ParkedEvent>, CacheError> {
-        let mut events: Vec<ParkedEvent> = self.state().parked.values().cloned().collect();
-        events.sort_by(|a, b| {
-            a.parked_at
-                .cmp(&b.parked_at)
-                .then_with(|| a.key.cmp(&b.key))
-        });
-        events.truncate(limit);
-        Ok(events)
+        let events: Vec<ParkedEvent> = self.state().parked.values().cloned().collect();
+        Ok(oldest_first(events, limit))
     }
 
     async fn unpark(&self, key: &str) -> Result<(), CacheError> {

@@ -52,6 +52,18 @@ pub struct ParkedEvent {
     pub attempts: u32,
 }
 
+/// Sorts parked events oldest first (ties by key, so the order is stable) and keeps `limit`:
+/// the order every [`Ledger::parked`] answers in.
+pub fn oldest_first(mut events: Vec<ParkedEvent>, limit: usize) -> Vec<ParkedEvent> {
+    events.sort_by(|a, b| {
+        a.parked_at
+            .cmp(&b.parked_at)
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    events.truncate(limit);
+    events
+}
+
 /// The idempotency key of an event. Both after-call webhooks share one key per call: a
 /// cabinet may send outgoing calls to the "after call" webhook too, and reconciliation cannot
 /// tell which webhook would have carried a call.

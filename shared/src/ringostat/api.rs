@@ -28,6 +28,7 @@ use tokio::time::Instant;
 use crate::adapters::http::{self, Replay, RetryPolicy};
 use crate::phone::PhoneNumber;
 use crate::ports::crm::CrmError;
+use crate::ringostat::payload::json_kind;
 use crate::secret::Secret;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.ringostat.net";
@@ -552,17 +553,6 @@ fn calls_in(body: &str) -> Result<Vec<CallRow>, String> {
             )),
         })
         .collect()
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// One row per `uniqueid` at its first place with its last copy, then ordered by `calldate`
