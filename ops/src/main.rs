@@ -10,7 +10,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use bridge_core::bridge::Bridge;
+use bridge_core::Deadline;
+use bridge_core::bootstrap::Stack;
 use bridge_core::config::Config;
 use bridge_core::doctor::{Verdict, doctor};
 use clap::{Parser, Subcommand};
@@ -66,12 +67,12 @@ async fn main() -> ExitCode {
             }
         }
         Command::Replay { limit } => {
-            let Some(bridge) = start().await else {
+            let Some(stack) = start().await else {
                 return ExitCode::FAILURE;
             };
-            let started = std::time::Instant::now();
-            let report = bridge
-                .replay(limit, || RUN_TIME.saturating_sub(started.elapsed()))
+            let report = stack
+                .delivery
+                .replay(limit, Deadline::after(RUN_TIME))
                 .await;
             print_json(&report);
             if report.still_failing > 0 {
@@ -81,12 +82,12 @@ async fn main() -> ExitCode {
             }
         }
         Command::Reconcile { from, to } => {
-            let Some(bridge) = start().await else {
+            let Some(stack) = start().await else {
                 return ExitCode::FAILURE;
             };
-            let started = std::time::Instant::now();
-            match bridge
-                .reconcile(from, to, || RUN_TIME.saturating_sub(started.elapsed()))
+            match stack
+                .reconciler
+                .reconcile(from, to, Deadline::after(RUN_TIME))
                 .await
             {
                 Ok(report) => {
@@ -106,13 +107,10 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The bridge from the environment, or a message saying to run `doctor`.
-async fn start() -> Option<Bridge> {
-    let built = match Config::from_env().await {
-        Ok(config) => Bridge::from_config(config).await.map_err(|e| e.to_string()),
-        Err(error) => Err(error.to_string()),
-    };
-    built
+/// The stack from the environment, or a message saying to run `doctor`.
+async fn start() -> Option<Stack> {
+    Stack::from_env()
+        .await
         .inspect_err(|error| {
             eprintln!("the bridge cannot start: {error} (run `bridge-ops doctor`)")
         })

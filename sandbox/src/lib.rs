@@ -1,5 +1,5 @@
 //! CRM sandbox: one HTTP server that speaks the NetHunt Integration API and the Dataverse Web
-//! API (with its OAuth2 token endpoint) as the reference documents describe them, quirks
+//! API (with its OAuth2 token endpoint) as `docs/vendor-contracts.md` describes them, quirks
 //! included, so that an adapter passing against it has a real chance against the real service.
 //!
 //! - NetHunt under `/api/v1/zapier/...` ([`nethunt`]).

@@ -1,4 +1,4 @@
-//! The Dataverse half of the sandbox against the reference's fake-server contract (§11),
+//! The Dataverse half of the sandbox against its fake-server contract (`docs/vendor-contracts.md`),
 //! spoken in raw HTTP/1.1 so that nothing re-encodes the query string on the way: the token
 //! endpoint and its errors, 401 without a live token, `%2B` versus a raw `+`, doubled quotes,
 //! creates (204/201), duplicate keys (412), unknown navigation properties (400), ignored

@@ -5,13 +5,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use bridge_core::adapters::{DynamoDbCache, DynamoDbLedger};
-use bridge_core::bridge::Bridge;
+use bridge_core::bootstrap::{HttpApps, Stack};
 use bridge_core::config::{Config, ConfigError, local_defaults};
 use bridge_core::ports::CrmKind;
-use bridge_core::ringostat::EventKind;
 use bridge_core::secret::Secret;
 use bridge_core::secret_store::SecretStore;
-use bridge_core::webhook;
 use crm_sandbox::Sandbox;
 use lambda_http::Request;
 use serde_json::Value;
@@ -23,7 +21,9 @@ use crate::{dynamodb_client, dynamodb_endpoint, unique_table_name};
 pub struct Rig {
     pub kind: CrmKind,
     pub sandbox: Sandbox,
-    pub bridge: Bridge,
+    pub stack: Stack,
+    /// The HTTP functions over `stack`, routed by the route table.
+    pub apps: HttpApps,
     pub vars: HashMap<String, String>,
 }
 
@@ -72,11 +72,13 @@ impl Rig {
         for (name, value) in overrides {
             vars.insert((*name).into(), (*value).into());
         }
-        let bridge = build(&sandbox, &vars).await;
+        let stack = build(&sandbox, &vars).await;
+        let apps = HttpApps::of(&stack);
         Self {
             kind,
             sandbox,
-            bridge,
+            stack,
+            apps,
             vars,
         }
     }
@@ -108,26 +110,14 @@ impl Rig {
         self.send(event(file)).await
     }
 
-    /// Sends a request to the function its path routes to.
+    /// Sends a request to the function its path routes to (the route table).
     pub async fn send(&self, request: Request) -> Answer {
-        let bridge = &self.bridge;
-        let response = match request.uri().path() {
-            "/ringostat/before-call" => {
-                webhook::call_event(bridge, EventKind::BeforeCall, request).await
-            }
-            "/ringostat/after-call" => {
-                webhook::call_event(bridge, EventKind::AfterCall, request).await
-            }
-            "/ringostat/after-outgoing-call" => {
-                webhook::call_event(bridge, EventKind::AfterOutgoingCall, request).await
-            }
-            "/ringostat/call-analysis" => {
-                webhook::call_event(bridge, EventKind::CallAnalysis, request).await
-            }
-            "/ringostat/smart-forward" => webhook::smart_forward(bridge, request).await,
-            "/click-to-call" => webhook::click_to_call(bridge, request).await,
-            other => panic!("no function serves {other}"),
-        };
+        let path = request.uri().path().to_owned();
+        let response = self
+            .apps
+            .serve(request)
+            .await
+            .unwrap_or_else(|| panic!("no function serves {path}"));
         let status = response.status().as_u16();
         let reason = response
             .headers()
@@ -144,13 +134,11 @@ impl Rig {
     }
 }
 
-pub async fn build(sandbox: &Sandbox, vars: &HashMap<String, String>) -> Bridge {
+pub async fn build(sandbox: &Sandbox, vars: &HashMap<String, String>) -> Stack {
     let config = config(sandbox, vars)
         .await
         .expect("the configuration is valid");
-    Bridge::from_config(config)
-        .await
-        .expect("the bridge starts")
+    Stack::from_config(config).await.expect("the bridge starts")
 }
 
 /// The configuration from `vars`, secrets by reference through the sandbox's extension.

@@ -1,6 +1,8 @@
 //! One behavioural suite for the cache port, run against every adapter: the in-memory cache
 //! and DynamoDB (a real DynamoDB API: moto on loopback, started by `scripts/test`).
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -510,7 +512,7 @@ async fn a_dead_endpoint_fails_fast_and_wins_over_the_environment() {
 #[tokio::test]
 async fn a_pending_deal_without_its_id_is_malformed() {
     use aws_sdk_dynamodb::types::AttributeValue;
-    use bridge_core::adapters::dynamodb_cache::{EXPIRES_AT, KEY};
+    use bridge_core::adapters::dynamodb::cache::{EXPIRES_AT, KEY};
     use bridge_core::ports::CacheError;
 
     let client = bridge_tests::dynamodb_client(&bridge_tests::dynamodb_endpoint());

@@ -6,13 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use bridge_core::Deadline;
 use bridge_core::ringostat::RingostatApiError;
 use bridge_core::ringostat::api::{CALLS_PER_REQUEST, CallRow, CallWindow, EXPORT_FIELDS};
 use bridge_core::secret::Secret;
 use bridge_tests::ringostat_env::{ringostat_config_for, ringostat_for, ringostat_with};
 use crm_sandbox::{Fault, Sandbox};
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
 const CALLS_LIST: &str = "/calls/list";
 
@@ -20,8 +20,8 @@ async fn sandbox() -> Sandbox {
     Sandbox::start().await.expect("sandbox starts")
 }
 
-fn deadline() -> Instant {
-    Instant::now() + Duration::from_secs(5)
+fn deadline() -> Deadline {
+    Deadline::after(Duration::from_secs(5))
 }
 
 /// `from` to `to`, both `YYYY-MM-DD HH:MM:SS` in the project's local time.

@@ -2,6 +2,9 @@
 //! what a user sees in either CRM after the bridge's operations, and how many requests each
 //! operation costs (the minimum the API allows; the Dataverse token request is counted apart).
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
+
+use bridge_core::Deadline;
 use bridge_core::activity::{Language, ResolvedContact, call_activity};
 use bridge_core::ports::{Crm, CrmError, NewDeal};
 use bridge_core::ringostat::{CallEvent, EventKind, ParseOptions};
@@ -9,7 +12,7 @@ use bridge_core::{ContactRef, CrmUser, PhoneNumber};
 use bridge_tests::dataverse_env::dataverse_for;
 use bridge_tests::nethunt_env::nethunt_for;
 use crm_sandbox::{Fault, Sandbox};
-use tokio::time::{Duration, Instant};
+use tokio::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -180,8 +183,8 @@ impl Rig {
     }
 }
 
-fn deadline() -> Instant {
-    Instant::now() + Duration::from_secs(10)
+fn deadline() -> Deadline {
+    Deadline::after(Duration::from_secs(10))
 }
 
 fn phone(raw: &str) -> PhoneNumber {

@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use bridge_core::Deadline;
 use bridge_core::adapters::dataverse::{self, Dataverse, MissedCallState};
 use bridge_core::ports::{Crm, CrmError, NewDeal};
 use bridge_core::ringostat::Utm;
@@ -27,8 +28,8 @@ async fn start() -> Sandbox {
     Sandbox::start().await.expect("sandbox starts")
 }
 
-fn deadline() -> Instant {
-    Instant::now() + Duration::from_secs(10)
+fn deadline() -> Deadline {
+    Deadline::after(Duration::from_secs(10))
 }
 
 fn phone(raw: &str) -> PhoneNumber {
@@ -1171,7 +1172,7 @@ async fn the_deadline_stops_retries() {
     let started = Instant::now();
 
     let error = crm
-        .find_contact(&phone(CLIENT), Instant::now() + Duration::from_millis(500))
+        .find_contact(&phone(CLIENT), Deadline::after(Duration::from_millis(500)))
         .await
         .unwrap_err();
 

@@ -2,6 +2,8 @@
 //! (`bridge_core::webhook`), wired from configuration exactly as the binaries wire them, against
 //! the CRM sandbox and a DynamoDB cache on loopback moto, for NetHunt and for Dataverse.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
+
 use bridge_core::ports::CrmKind;
 use bridge_core::ringostat::EventKind;
 use bridge_core::webhook;
@@ -343,8 +345,11 @@ async fn smart_forward_falls_back(kind: CrmKind) {
     )
     .await;
     rig.sandbox.inject(Fault::ServerError { status: 503 }, 50);
-    let response =
-        webhook::smart_forward(&rig.bridge, event("smart-forward-known-client.json")).await;
+    let response = webhook::smart_forward(
+        &rig.apps.smart_forward,
+        event("smart-forward-known-client.json"),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     let body: &[u8] = response.body().as_ref();
     assert_eq!(body, b"acmeua_reception");
@@ -517,7 +522,7 @@ async fn json_rpc_answer_and_body_cap(kind: CrmKind) {
 
     let mut request = event("after-call-1-answered-existing.json");
     *request.body_mut() = lambda_http::Body::from(vec![b' '; webhook::MAX_BODY_BYTES + 1]);
-    let response = webhook::call_event(&rig.bridge, EventKind::AfterCall, request).await;
+    let response = webhook::call_event(&rig.apps.webhook, EventKind::AfterCall, request).await;
     assert_eq!(response.status(), 413);
     assert_eq!(rig.crm().call_count(), 0);
 }

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use bridge_core::Deadline;
 use bridge_core::adapters::nethunt::{DurationUnit, NetHuntConfig, PersonFormat};
 use bridge_core::ports::{Crm, CrmError, NewDeal};
 use bridge_core::ringostat::{CallEvent, EventKind, Fields, ParseOptions, Utm};
@@ -26,8 +27,8 @@ async fn sandbox() -> Sandbox {
     Sandbox::start().await.expect("sandbox starts")
 }
 
-fn deadline() -> Instant {
-    Instant::now() + Duration::from_secs(5)
+fn deadline() -> Deadline {
+    Deadline::after(Duration::from_secs(5))
 }
 
 fn phone(raw: &str) -> PhoneNumber {
@@ -1019,7 +1020,7 @@ async fn a_long_throttling_window_ends_at_the_deadline() {
     let started = Instant::now();
 
     let result = nethunt
-        .find_contact(&phone(NUMBER), Instant::now() + Duration::from_millis(300))
+        .find_contact(&phone(NUMBER), Deadline::after(Duration::from_millis(300)))
         .await;
 
     assert!(started.elapsed() < Duration::from_millis(300));

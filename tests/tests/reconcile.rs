@@ -2,8 +2,11 @@
 //! their webhooks lost, then `reconcile` — every finished call in the CRM exactly once, and a
 //! second run writes nothing. Both CRMs, the CRM sandbox (with its `calls/list`) and moto.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
+
 use std::time::Duration;
 
+use bridge_core::Deadline;
 use bridge_core::ports::CrmKind;
 use bridge_tests::rig::{Rig, event_with};
 use jiff::Timestamp;
@@ -115,8 +118,9 @@ async fn a_day_with_lost_webhooks(kind: CrmKind) {
     let from: Timestamp = "2024-04-05T00:00:00+03:00".parse().unwrap();
     let to: Timestamp = "2024-04-05T23:59:59+03:00".parse().unwrap();
     let report = rig
-        .bridge
-        .reconcile(from, to, || Duration::from_secs(120))
+        .stack
+        .reconciler
+        .reconcile(from, to, Deadline::after(Duration::from_secs(120)))
         .await
         .expect("reconciliation runs");
     assert_eq!(report.listed, CALLS + RUNNING, "{report:?}");
@@ -143,8 +147,9 @@ async fn a_day_with_lost_webhooks(kind: CrmKind) {
     );
 
     let again = rig
-        .bridge
-        .reconcile(from, to, || Duration::from_secs(120))
+        .stack
+        .reconciler
+        .reconcile(from, to, Deadline::after(Duration::from_secs(120)))
         .await
         .expect("second run");
     assert_eq!(again.recovered, 0, "{again:?}");

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bridge_core::Deadline;
 use bridge_core::ports::CrmKind;
 use bridge_core::webhook;
 use bridge_tests::rig::{Answer, Rig, event, event_with};
@@ -132,7 +133,8 @@ async fn outage_then_replay(kind: CrmKind) {
     }
     rig.sandbox.state().faults.clear();
     let parked = rig
-        .bridge
+        .stack
+        .adapters
         .ledger
         .parked(10)
         .await
@@ -148,14 +150,22 @@ async fn outage_then_replay(kind: CrmKind) {
 
     // Ringostat re-sends one of them before the replay runs.
     rig.invoke(AFTER_CALL).await.assert_outcome("call_logged");
-    let report = rig.bridge.replay(100, || Duration::from_secs(60)).await;
+    let report = rig
+        .stack
+        .delivery
+        .replay(100, Deadline::after(Duration::from_secs(60)))
+        .await;
     assert_eq!(
         (report.landed, report.already_done, report.still_failing),
         (2, 1, 0),
         "{report:?}"
     );
 
-    let again = rig.bridge.replay(100, || Duration::from_secs(60)).await;
+    let again = rig
+        .stack
+        .delivery
+        .replay(100, Deadline::after(Duration::from_secs(60)))
+        .await;
     assert_eq!(again, Default::default(), "nothing left parked");
     for file in files {
         assert_eq!(rig.invoke(file).await.status, 200, "{file}: stored answer");
@@ -213,8 +223,11 @@ async fn dynamodb_hanging_smart_forward_falls_back(kind: CrmKind) {
     .await;
     rig.seed_existing_client();
     let started = Instant::now();
-    let response =
-        webhook::smart_forward(&rig.bridge, event("smart-forward-known-client.json")).await;
+    let response = webhook::smart_forward(
+        &rig.apps.smart_forward,
+        event("smart-forward-known-client.json"),
+    )
+    .await;
     let elapsed = started.elapsed();
     assert_eq!(response.status(), 200);
     let body: &[u8] = response.body().as_ref();

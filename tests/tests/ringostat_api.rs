@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use bridge_core::Deadline;
 use bridge_core::PhoneNumber;
 use bridge_core::ringostat::{RingostatApiError, SmartPhoneContact};
 use bridge_core::secret::Secret;
@@ -15,7 +16,6 @@ use bridge_core::secret_store::{SecretStore, SecretStoreError};
 use bridge_tests::ringostat_env::{ringostat_config_for, ringostat_for, ringostat_with};
 use crm_sandbox::{Fault, Sandbox};
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
 const PROJECT_NUMBER: &str = "380441112233";
 const CLIENT_NUMBER: &str = "380671112233";
@@ -24,8 +24,8 @@ async fn sandbox() -> Sandbox {
     Sandbox::start().await.expect("sandbox starts")
 }
 
-fn deadline() -> Instant {
-    Instant::now() + Duration::from_secs(5)
+fn deadline() -> Deadline {
+    Deadline::after(Duration::from_secs(5))
 }
 
 fn ivan() -> SmartPhoneContact {

@@ -4,8 +4,8 @@
 //! under the 128 MB CPU quota) to explain the cold start.
 //!
 //! - `parts`: each ingredient alone, in the order the bridge meets them;
-//! - `bridge`: `Config::from_env` and `Bridge::from_config`, what `Bridge::shared` does on the
-//!   first invocation before any request.
+//! - `bridge`: `Config::from_env` and `Stack::from_config`, what a function does at INIT (or on the
+//!   first invocation) before any request.
 
 use std::time::Instant;
 
@@ -13,7 +13,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_sdk_dynamodb::types::AttributeValue;
 use bridge_core::PhoneNumber;
 use bridge_core::adapters::DynamoDbCache;
-use bridge_core::bridge::Bridge;
+use bridge_core::bootstrap::Stack;
 use bridge_core::config::Config;
 
 struct Steps(Vec<(&'static str, f64)>);
@@ -59,7 +59,7 @@ async fn main() {
                 .await
                 .expect("configuration");
             steps
-                .time_async("Bridge::from_config", Bridge::from_config(config))
+                .time_async("Stack::from_config", Stack::from_config(config))
                 .await
                 .expect("bridge");
         }

@@ -1,9 +1,13 @@
-//! The "after call" (incoming) Ringostat webhook; handler `bridge_core::webhook::call_event`.
+//! The "after call" (incoming) Ringostat webhook: delivered exactly once through the ledger.
 
-use bridge_core::ringostat::EventKind;
-use bridge_core::webhook;
+use bridge_core::EventKind;
+use bridge_core::bootstrap::webhook_app;
+use bridge_core::webhook::{call_event, run};
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    webhook::run(|bridge, request| webhook::call_event(bridge, EventKind::AfterCall, request)).await
+async fn main() -> Result<(), run::Error> {
+    run::http(webhook_app, |app, request| {
+        call_event(app, EventKind::AfterCall, request)
+    })
+    .await
 }

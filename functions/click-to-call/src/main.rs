@@ -1,8 +1,10 @@
-//! Click-to-call from a CRM button; handler `bridge_core::webhook::click_to_call`.
+//! Click-to-call from a CRM button: Ringostat rings the manager, then the client. Links no CRM
+//! adapter and no DynamoDB.
 
-use bridge_core::webhook;
+use bridge_core::bootstrap::click_to_call_app;
+use bridge_core::webhook::{click_to_call, run};
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    webhook::run(webhook::click_to_call).await
+async fn main() -> Result<(), run::Error> {
+    run::http(click_to_call_app, click_to_call).await
 }

@@ -1,23 +1,15 @@
-//! Re-drives parked events (on a schedule, or invoked by hand); `Bridge::replay`.
+//! Re-drives parked events (on a schedule, or invoked by hand); `Delivery::replay`.
 
-use bridge_core::bridge::Bridge;
-use bridge_core::delivery::time_left_until;
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
+use bridge_core::bootstrap::Stack;
+use bridge_core::webhook::run;
 
 /// Parked events read per run; the rest wait for the next run.
 const BATCH: usize = 200;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
-    bridge_core::phone::warm_up();
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
-        let bridge = Bridge::shared().await?;
-        let report = bridge
-            .replay(BATCH, time_left_until(event.context.deadline))
-            .await;
-        Ok::<Value, Error>(serde_json::to_value(report)?)
-    }))
+async fn main() -> Result<(), run::Error> {
+    run::scheduled(Stack::from_env, |stack, _event, deadline| async move {
+        Ok::<_, std::convert::Infallible>(stack.delivery.replay(BATCH, deadline).await)
+    })
     .await
 }

@@ -1,8 +1,9 @@
-//! The webhook number of smart forwarding; handler `bridge_core::webhook::smart_forward`.
+//! The webhook number of smart forwarding: the caller's responsible manager, within budget.
 
-use bridge_core::webhook;
+use bridge_core::bootstrap::smart_forward_app;
+use bridge_core::webhook::{run, smart_forward};
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    webhook::run(webhook::smart_forward).await
+async fn main() -> Result<(), run::Error> {
+    run::http(smart_forward_app, smart_forward).await
 }

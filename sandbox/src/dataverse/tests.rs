@@ -1,0 +1,84 @@
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::{Map, json};
+
+use super::datetime::{looks_like_datetime, rfc3339_utc};
+use super::schema::{Entity, is_custom_column};
+use super::*;
+
+#[test]
+fn dates_are_printed_in_utc() {
+    assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
+    assert_eq!(rfc3339_utc(1_714_557_735), "2024-05-01T10:02:15Z");
+    assert!(looks_like_datetime("2024-05-01T10:02:15Z"));
+    assert!(looks_like_datetime("2024-05-01T10:02:15.123+03:00"));
+    assert!(!looks_like_datetime("2024-05-01 10:02"));
+}
+
+#[test]
+fn custom_columns_have_a_prefix() {
+    assert!(is_custom_column("new_utmsource"));
+    assert!(is_custom_column("smart_utm_campaign"));
+    assert!(!is_custom_column("utmsource"));
+    assert!(!is_custom_column("_ownerid_value"));
+    assert!(!is_custom_column("New_Utm"));
+}
+
+#[test]
+fn seeded_users_and_contacts_are_inspectable() {
+    let mut state = DataverseState::default();
+    let id = state.seed_contact("+380501234567", "Olha Petrenko", MANAGER_USER_ID);
+    assert_eq!(state.contact_count(), 1);
+    assert_eq!(state.owner_of(&id).as_deref(), Some(MANAGER_USER_ID));
+    let contact = state.contact(&id).expect("stored");
+    assert_eq!(contact["fullname"], "Olha Petrenko");
+    assert_eq!(contact["lastname"], "Petrenko");
+    assert_eq!(contact["telephone1"], "+380501234567");
+    assert_eq!(
+        contact["_ownerid_value@OData.Community.Display.V1.FormattedValue"],
+        MANAGER_NAME
+    );
+    assert!(html_section(&state).contains("Olha Petrenko"));
+}
+
+#[test]
+fn an_opportunity_changes_owner_through_a_patch_and_never_upserts() {
+    let mut state = DataverseState::default();
+    let contact = state.seed_contact("+380501234567", "Olha Petrenko", SYSTEM_USER_ID);
+    let mut body = Map::new();
+    body.insert("name".into(), json!("New client"));
+    body.insert(
+        "customerid_contact@odata.bind".into(),
+        json!(format!("/contacts({contact})")),
+    );
+    let deal = state
+        .create(Entity::Opportunity, None, &body)
+        .expect("created");
+    // Created as the caller: the application user.
+    assert_eq!(state.deal_owner_of(&deal).as_deref(), Some(SYSTEM_USER_ID));
+
+    let mut if_match = HeaderMap::new();
+    if_match.insert(header::IF_MATCH, HeaderValue::from_static("*"));
+    let mut owner = Map::new();
+    owner.insert(
+        "ownerid@odata.bind".into(),
+        json!(format!("/systemusers({MANAGER_USER_ID})")),
+    );
+    state
+        .patch(Entity::Opportunity, &deal, &owner, &if_match)
+        .expect("updated");
+    assert_eq!(state.deal_owner_of(&deal).as_deref(), Some(MANAGER_USER_ID));
+    assert_eq!(state.opportunities()[0]["_ownerid_value"], MANAGER_USER_ID);
+    assert_eq!(
+        state.owner_of(&contact).as_deref(),
+        Some(SYSTEM_USER_ID),
+        "the contact keeps its own owner"
+    );
+
+    let missing = "3f0e6c1a-1111-4222-8333-944455556666";
+    let error = state
+        .patch(Entity::Opportunity, missing, &owner, &if_match)
+        .expect_err("If-Match: * never creates");
+    assert_eq!(error.status, StatusCode::NOT_FOUND);
+    assert_eq!(state.opportunities().len(), 1);
+    assert_eq!(state.deal_owner_of(missing), None);
+}

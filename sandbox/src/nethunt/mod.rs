@@ -1,0 +1,57 @@
+//! NetHunt Integration API (`/api/v1/zapier`), as the fake-server contract for NetHunt in
+//! `docs/vendor-contracts.md` describes it, quirks included:
+//!
+//! - Basic auth with the workspace e-mail and API key; anything else is 401.
+//! - Only GET and POST (other methods are 405).
+//! - find-record is **fuzzy**: the query's value matches any field value that contains it,
+//!   case-insensitively, after spaces and `()+-.` are stripped from both. A search for
+//!   `"Телефон":"+380501234567"` therefore also returns `+3805012345678` or
+//!   `+380501234567 доб. 12`, which is why the adapter re-checks the number exactly.
+//! - "No match" is `[]`, or 404 when [`NetHuntState::not_found_as_404`] is on (both are seen in
+//!   the wild).
+//! - Error bodies are plain text: NetHunt's error format is undocumented, so the adapter
+//!   must treat them as opaque.
+//!
+//! Choices where the contract is silent ([INFERRED], kept strict so adapter bugs surface):
+//! - Field names must exist in the folder (`/triggers/folder-field`); an unknown one is 400.
+//! - Single-value fields (text, person) keep their value on `add` unless the action also says
+//!   `overwrite`; that is why writers send `{"overwrite": true, "add": value}`. Multi-value
+//!   fields (phone, e-mail, record links) append.
+//! - Person values must carry an e-mail (`"Name <email>"` or a bare e-mail).
+//! - Records come back newest first; `limit` defaults to 10 and is capped at 100.
+
+mod datetime;
+mod handlers;
+mod page;
+mod search;
+mod store;
+#[cfg(test)]
+mod tests;
+mod values;
+
+pub use handlers::{Authorized, routes, set_not_found_404};
+pub use page::html_section;
+pub use search::{search_value, squash};
+pub use store::{CallLog, Comment, FieldKind, Folder, FolderField, NetHuntState, Record};
+pub use values::person_email;
+
+/// Where the API lives on the sandbox, as on `https://nethunt.com`.
+pub const API_PREFIX: &str = "/api/v1/zapier";
+pub const CONTACTS_FOLDER_ID: &str = "contacts-folder";
+pub const DEALS_FOLDER_ID: &str = "deals-folder";
+
+/// Field names of the seeded folders: a Ukrainian workspace set up as the NetHunt seed says.
+pub mod fields {
+    pub const NAME: &str = "Name";
+    pub const PHONE: &str = "Телефон";
+    pub const EMAIL: &str = "Email";
+    /// The person field of the responsible user ("Manager (or Assignee)" in NetHunt's help).
+    pub const MANAGER: &str = "Менеджер";
+    pub const SOURCE: &str = "Джерело";
+    pub const MEDIUM: &str = "Канал";
+    pub const CAMPAIGN: &str = "Кампанія";
+    pub const KEYWORD: &str = "Ключове слово";
+    pub const STAGE: &str = "Етап";
+    /// Deal → contact record-list field.
+    pub const CONTACT: &str = "Контакт";
+}

@@ -1,0 +1,352 @@
+//! DynamoDB ledger: idempotency records in the cache table, parked events in their own table.
+//!
+//! Idempotency (the AWS Lambda Powertools design, see [`bridge_domain::ports::ledger`]), in the cache
+//! table under `pk = idem#<kind>#<call id>`:
+//!
+//! | attribute           | type | meaning                                                   |
+//! |---------------------|------|-----------------------------------------------------------|
+//! | `status`            | S    | `INPROGRESS` or `COMPLETED`                               |
+//! | `in_progress_until` | N    | epoch ms: the claiming run's deadline                     |
+//! | `expires_at`        | N    | epoch s: TTL; deadline + 1 h while in progress, then the answer's expiry |
+//! | `answer_body`       | S    | body answered (completed only)                            |
+//!
+//! A claim is one conditional `PutItem` that returns the old item when it fails (no `GetItem`),
+//! completion one `UpdateItem`, release one conditional `DeleteItem`. Expiry is decided by the
+//! condition and by code, never by DynamoDB's TTL, which deletes days late.
+//!
+//! Parked events, in the parked table (`pk = <kind>#<call id>`): `kind`, `content_type`?,
+//! `body` (B), `query`?, `error`, `parked_at` (N), `attempts` (N) and `expires_at` =
+//! `parked_at` + 30 days (the table's TTL attribute). The table is small and
+//! read by `replay` only, so listing is a `Scan`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+
+use super::cache::{DynamoDbCache, EXPIRES_AT, Item, KEY, number, string, unavailable};
+use bridge_domain::clock::{Clock, SystemClock};
+use bridge_domain::ports::cache::{CacheError, expiry};
+use bridge_domain::ports::ledger::{Claim, Ledger, ParkedEvent, StoredAnswer, oldest_first};
+use bridge_domain::ringostat::EventKind;
+
+const STATUS: &str = "status";
+const IN_PROGRESS_UNTIL: &str = "in_progress_until";
+const ANSWER_BODY: &str = "answer_body";
+const IN_PROGRESS: &str = "INPROGRESS";
+const COMPLETED: &str = "COMPLETED";
+
+/// How long an abandoned claim outlives its deadline before DynamoDB's TTL may remove it.
+const IN_PROGRESS_GRACE_SECS: i64 = 3600;
+/// How long a parked event is meant to be kept (if the parked table enables TTL).
+const PARKED_RETENTION_SECS: i64 = 30 * 24 * 3600;
+
+/// The whole claim, in one condition: the key is free, its record expired, or the run that
+/// holds it passed its deadline.
+const CLAIM_CONDITION: &str = "attribute_not_exists(#pk) OR #expires_at <= :now_s \
+     OR (#status = :in_progress AND #in_progress_until <= :now_ms)";
+
+pub struct DynamoDbLedger {
+    client: Client,
+    cache_table: String,
+    parked_table: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl DynamoDbLedger {
+    pub fn new(
+        client: Client,
+        cache_table: impl Into<String>,
+        parked_table: impl Into<String>,
+    ) -> Self {
+        Self::with_clock(client, cache_table, parked_table, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(
+        client: Client,
+        cache_table: impl Into<String>,
+        parked_table: impl Into<String>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            client,
+            cache_table: cache_table.into(),
+            parked_table: parked_table.into(),
+            clock,
+        }
+    }
+
+    /// Creates both tables as `template.yaml` should declare them (for local runs and tests).
+    pub async fn create_tables(
+        client: &Client,
+        cache_table: &str,
+        parked_table: &str,
+    ) -> Result<(), CacheError> {
+        DynamoDbCache::create_table(client, cache_table).await?;
+        Self::create_parked_table(client, parked_table).await
+    }
+
+    /// Creates the parked-events table as `template.yaml` declares it: `pk` (S), TTL on
+    /// `expires_at` (parked events are dropped 30 days after they were parked).
+    pub async fn create_parked_table(client: &Client, table: &str) -> Result<(), CacheError> {
+        // The same key schema and TTL attribute as the cache table.
+        DynamoDbCache::create_table(client, table).await
+    }
+
+    fn now(&self) -> (i64, i64) {
+        let now_s = self.clock.now_epoch_secs();
+        (now_s, now_s.saturating_mul(1000))
+    }
+}
+
+fn idem_key(key: &str) -> String {
+    format!("idem#{key}")
+}
+
+#[async_trait]
+impl Ledger for DynamoDbLedger {
+    async fn claim(&self, key: &str, until_ms: i64) -> Result<Claim, CacheError> {
+        let (now_s, now_ms) = self.now();
+        let expires_at = until_ms
+            .div_euclid(1000)
+            .saturating_add(IN_PROGRESS_GRACE_SECS);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.cache_table)
+            .item(KEY, AttributeValue::S(idem_key(key)))
+            .item(STATUS, AttributeValue::S(IN_PROGRESS.into()))
+            .item(IN_PROGRESS_UNTIL, AttributeValue::N(until_ms.to_string()))
+            .item(EXPIRES_AT, AttributeValue::N(expires_at.to_string()))
+            .condition_expression(CLAIM_CONDITION)
+            .expression_attribute_names("#pk", KEY)
+            .expression_attribute_names("#expires_at", EXPIRES_AT)
+            .expression_attribute_names("#status", STATUS)
+            .expression_attribute_names("#in_progress_until", IN_PROGRESS_UNTIL)
+            .expression_attribute_values(":now_s", AttributeValue::N(now_s.to_string()))
+            .expression_attribute_values(":now_ms", AttributeValue::N(now_ms.to_string()))
+            .expression_attribute_values(":in_progress", AttributeValue::S(IN_PROGRESS.into()))
+            // The refusal carries the record that caused it: no second round trip.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::Acquired),
+            Err(SdkError::ServiceError(e)) => match e.into_err() {
+                PutItemError::ConditionalCheckFailedException(failed) => {
+                    let old = failed.item.ok_or_else(|| {
+                        CacheError::Unavailable(format!(
+                            "claim of `{key}` was refused without the record that holds it"
+                        ))
+                    })?;
+                    refused_claim(key, &old, now_s)
+                }
+                other => Err(unavailable(other)),
+            },
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        answer: &StoredAnswer,
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        let expires_at = expiry(self.clock.now_epoch_secs(), ttl);
+        self.client
+            .update_item()
+            .table_name(&self.cache_table)
+            .key(KEY, AttributeValue::S(idem_key(key)))
+            .update_expression(
+                "SET #status = :completed, \
+                 #answer_body = :answer_body, #expires_at = :expires_at \
+                 REMOVE #in_progress_until",
+            )
+            .expression_attribute_names("#status", STATUS)
+            .expression_attribute_names("#answer_body", ANSWER_BODY)
+            .expression_attribute_names("#expires_at", EXPIRES_AT)
+            .expression_attribute_names("#in_progress_until", IN_PROGRESS_UNTIL)
+            .expression_attribute_values(":completed", AttributeValue::S(COMPLETED.into()))
+            .expression_attribute_values(":answer_body", AttributeValue::S(answer.body.clone()))
+            .expression_attribute_values(":expires_at", AttributeValue::N(expires_at.to_string()))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> Result<(), CacheError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.cache_table)
+            .key(KEY, AttributeValue::S(idem_key(key)))
+            // Only an unfinished claim: a completed answer must survive a late release.
+            .condition_expression("#status = :in_progress")
+            .expression_attribute_names("#status", STATUS)
+            .expression_attribute_values(":in_progress", AttributeValue::S(IN_PROGRESS.into()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Absent or completed: nothing to release.
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), DeleteItemError::ConditionalCheckFailedException(_)) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn park(&self, event: &ParkedEvent) -> Result<(), CacheError> {
+        let mut item = Item::new();
+        item.insert(KEY.into(), AttributeValue::S(event.key.clone()));
+        item.insert("kind".into(), AttributeValue::S(kind_name(event.kind)?));
+        if let Some(content_type) = event.content_type.as_ref().filter(|v| !v.is_empty()) {
+            item.insert(
+                "content_type".into(),
+                AttributeValue::S(content_type.clone()),
+            );
+        }
+        item.insert(
+            "body".into(),
+            AttributeValue::B(Blob::new(event.body.clone())),
+        );
+        if let Some(query) = event.query.as_ref().filter(|v| !v.is_empty()) {
+            item.insert("query".into(), AttributeValue::S(query.clone()));
+        }
+        item.insert("error".into(), AttributeValue::S(event.error.clone()));
+        item.insert(
+            "parked_at".into(),
+            AttributeValue::N(event.parked_at.to_string()),
+        );
+        item.insert(
+            "attempts".into(),
+            AttributeValue::N(event.attempts.to_string()),
+        );
+        item.insert(
+            EXPIRES_AT.into(),
+            AttributeValue::N(
+                event
+                    .parked_at
+                    .saturating_add(PARKED_RETENTION_SECS)
+                    .to_string(),
+            ),
+        );
+        self.client
+            .put_item()
+            .table_name(&self.parked_table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn parked(&self, limit: usize) -> Result<Vec<ParkedEvent>, CacheError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // "Oldest first" needs every item: a Scan has no order. The table holds only failures,
+        // so reading all of it is cheap.
+        let mut events = Vec::new();
+        let mut start_key = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.parked_table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start_key)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in page.items() {
+                events.push(parked_event(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start_key = Some(key),
+                _ => break,
+            }
+        }
+        Ok(oldest_first(events, limit))
+    }
+
+    async fn unpark(&self, key: &str) -> Result<(), CacheError> {
+        self.client
+            .delete_item()
+            .table_name(&self.parked_table)
+            .key(KEY, AttributeValue::S(key.to_owned()))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+/// What a refused claim means, read from the record DynamoDB returned. The times are the ones
+/// the condition used, so code and condition agree.
+fn refused_claim(key: &str, old: &Item, now_s: i64) -> Result<Claim, CacheError> {
+    let expires_at = number(old, EXPIRES_AT).ok_or_else(|| malformed(key, EXPIRES_AT))?;
+    match string(old, STATUS).as_deref() {
+        Some(COMPLETED) if expires_at > now_s => {
+            let body = string(old, ANSWER_BODY).ok_or_else(|| malformed(key, ANSWER_BODY))?;
+            Ok(Claim::Completed(StoredAnswer { body }))
+        }
+        // Held by a run before its deadline. (The condition used these same times, so a
+        // refused record is live; should it read otherwise, refusing is the safe answer: the
+        // sender retries.)
+        Some(IN_PROGRESS | COMPLETED) => Ok(Claim::InProgress),
+        _ => Err(malformed(key, STATUS)),
+    }
+}
+
+fn parked_event(item: &Item) -> Result<ParkedEvent, CacheError> {
+    let key = string(item, KEY).ok_or_else(|| malformed("parked event", KEY))?;
+    let kind = string(item, "kind")
+        .and_then(|name| serde_json::from_value(serde_json::Value::String(name)).ok())
+        .ok_or_else(|| malformed(&key, "kind"))?;
+    let body = match item.get("body") {
+        Some(AttributeValue::B(blob)) => blob.clone().into_inner(),
+        _ => return Err(malformed(&key, "body")),
+    };
+    Ok(ParkedEvent {
+        kind,
+        content_type: string(item, "content_type"),
+        body,
+        query: string(item, "query"),
+        error: string(item, "error").ok_or_else(|| malformed(&key, "error"))?,
+        parked_at: number(item, "parked_at").ok_or_else(|| malformed(&key, "parked_at"))?,
+        attempts: number(item, "attempts")
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| malformed(&key, "attempts"))?,
+        key,
+    })
+}
+
+/// `EventKind`'s serde name (`before_call`, …), so stored kinds read back with serde.
+fn kind_name(kind: EventKind) -> Result<String, CacheError> {
+    match serde_json::to_value(kind) {
+        Ok(serde_json::Value::String(name)) => Ok(name),
+        _ => Err(CacheError::Malformed {
+            key: kind.as_str().to_owned(),
+            reason: "event kind has no string name".into(),
+        }),
+    }
+}
+
+/// Ledger keys hold event kinds and Ringostat call ids, never phone numbers: no masking needed.
+fn malformed(key: &str, attribute: &str) -> CacheError {
+    CacheError::Malformed {
+        key: key.to_owned(),
+        reason: format!("attribute `{attribute}` is missing or of the wrong type"),
+    }
+}

@@ -1,0 +1,223 @@
+//! HTTP plumbing shared by the HTTP adapters (CRMs, Ringostat, the secrets extension): one
+//! client, timeouts, and retries with exponential backoff and jitter that honour `Retry-After`
+//! and stop at the caller's deadline. Its failures are [`HttpError`]s; each adapter maps them
+//! to its port's error.
+
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use bridge_domain::deadline::Deadline;
+use bridge_domain::ports::crm::CrmError;
+use reqwest::{RequestBuilder, Response, StatusCode};
+use tokio::time::Instant;
+
+/// Why a request got no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    /// Still throttled (429) when the attempts or the deadline ran out.
+    #[error("throttled (retry after {retry_after:?})")]
+    Throttled { retry_after: Option<Duration> },
+    /// 5xx, timeouts, network errors, the deadline: worth trying again later.
+    #[error("{0}")]
+    Transient(String),
+    /// The client could not be built (TLS, settings).
+    #[error("HTTP client: {0}")]
+    Client(String),
+}
+
+impl From<HttpError> for CrmError {
+    fn from(error: HttpError) -> Self {
+        match error {
+            HttpError::Throttled { retry_after } => Self::Throttled { retry_after },
+            HttpError::Transient(message) => Self::Transient(message),
+            HttpError::Client(message) => Self::Config(format!("HTTP client: {message}")),
+        }
+    }
+}
+
+/// Timeouts and backoff of CRM requests.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Upper bound of one request, connection included.
+    pub request_timeout: Duration,
+    /// First backoff delay; doubles on each retry, with jitter.
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+    /// Attempts in all, the first one included.
+    pub max_attempts: usize,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(5),
+            min_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+            max_attempts: 5,
+        }
+    }
+}
+
+/// Whether repeating a request can write twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    /// Reads, and writes the CRM deduplicates (Dataverse `activityid`): retry on any transient error.
+    Safe,
+    /// Plain creates: retry only when the CRM cannot have acted on the request (connection
+    /// refused, 429), never after a timeout or 5xx.
+    OnlyIfNotProcessed,
+}
+
+/// An HTTP client with the bridge's defaults (rustls, no proxy lookup at cold start).
+pub fn client(policy: &RetryPolicy) -> Result<reqwest::Client, HttpError> {
+    reqwest::Client::builder()
+        .timeout(policy.request_timeout)
+        .connect_timeout(policy.request_timeout.min(Duration::from_secs(3)))
+        .user_agent(concat!("ringostat-crm-bridge/", env!("CARGO_PKG_VERSION")))
+        .no_proxy()
+        .build()
+        .map_err(|e| HttpError::Client(e.to_string()))
+}
+
+/// Sends the request built by `build` until it gets an answer that is not worth retrying, the
+/// attempts run out, or the next attempt could not finish before `deadline`.
+///
+/// Returns the final response whatever its status (the adapter reads CRM-specific statuses
+/// such as 404 or 412); only transport failures and exhausted retries become errors.
+pub async fn send(
+    build: impl Fn() -> RequestBuilder,
+    replay: Replay,
+    policy: &RetryPolicy,
+    deadline: Deadline,
+) -> Result<Response, HttpError> {
+    let deadline = deadline.instant();
+    let mut delays = ExponentialBuilder::default()
+        .with_min_delay(policy.min_delay)
+        .with_max_delay(policy.max_delay)
+        .with_max_times(policy.max_attempts.saturating_sub(1))
+        .with_jitter()
+        .build();
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(HttpError::Transient(
+                "deadline reached before the request".into(),
+            ));
+        }
+        let outcome = build()
+            .timeout(remaining.min(policy.request_timeout))
+            .send()
+            .await;
+        let (error, retry_after) = match outcome {
+            Ok(response) => match retry_reason(&response, replay) {
+                None => return Ok(response),
+                Some(error) => (error, retry_after(&response)),
+            },
+            Err(e) if e.is_connect() => (HttpError::Transient(describe(&e)), None),
+            Err(e) if replay == Replay::Safe && (e.is_timeout() || e.is_request()) => {
+                (HttpError::Transient(describe(&e)), None)
+            }
+            Err(e) => return Err(HttpError::Transient(describe(&e))),
+        };
+        let Some(backoff) = delays.next() else {
+            return Err(error);
+        };
+        let delay = retry_after.map_or(backoff, |server| server.max(backoff));
+        if Instant::now() + delay >= deadline {
+            return Err(error);
+        }
+        tracing::debug!(delay_ms = bridge_domain::deadline::duration_ms(delay), %error, "retrying request");
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// The error a response stands for when it is worth another attempt.
+fn retry_reason(response: &Response, replay: Replay) -> Option<HttpError> {
+    let status = response.status();
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return Some(HttpError::Throttled {
+            retry_after: retry_after(response),
+        });
+    }
+    let transient = matches!(
+        status,
+        StatusCode::INTERNAL_SERVER_ERROR
+            | StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT
+    );
+    // A 503 with Retry-After is the server refusing work, safe even for creates.
+    let refused = status == StatusCode::SERVICE_UNAVAILABLE && retry_after(response).is_some();
+    if transient && (replay == Replay::Safe || refused) {
+        return Some(HttpError::Transient(format!("HTTP {status}")));
+    }
+    None
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by either CRM).
+fn retry_after(response: &Response) -> Option<Duration> {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// Turns a CRM's final non-success response into a typed error, keeping its own message.
+pub async fn error_from(response: Response) -> CrmError {
+    let status = response.status();
+    let retry_after = retry_after(&response);
+    let body = response.text().await.unwrap_or_default();
+    let message = crm_message(&body);
+    match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => CrmError::Auth(message),
+        StatusCode::NOT_FOUND => CrmError::NotFound(message),
+        StatusCode::TOO_MANY_REQUESTS => CrmError::Throttled { retry_after },
+        s if s.is_server_error() => CrmError::Transient(format!("HTTP {s}: {message}")),
+        s => CrmError::Rejected {
+            status: s.as_u16(),
+            message,
+        },
+    }
+}
+
+/// The human message of an error body: Dataverse's `error.message`, the usual `message` /
+/// `error` / `errorMessage` / `description` keys, or the text itself, shortened.
+pub fn crm_message(body: &str) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
+    let from_json = parsed.as_ref().and_then(|v| {
+        v.pointer("/error/message")
+            .or_else(|| v.get("message"))
+            .or_else(|| v.get("error_description"))
+            .or_else(|| v.get("errorMessage"))
+            .or_else(|| v.get("description"))
+            .or_else(|| v.get("error"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    });
+    let text = from_json.unwrap_or_else(|| body.trim().to_owned());
+    let mut short: String = text.chars().take(500).collect();
+    if short.is_empty() {
+        short.push_str("(empty body)");
+    }
+    short
+}
+
+/// reqwest's error without the URL, which can carry a phone number in its query.
+fn describe(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timeout"
+    } else if error.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    match std::error::Error::source(error) {
+        Some(source) => format!("{kind}: {source}"),
+        None => kind.to_owned(),
+    }
+}

@@ -1,0 +1,145 @@
+//! In-memory ledger: for local runs and tests. It dedupes only within one process, so a
+//! deployment with more than one Lambda instance needs [`super::DynamoDbLedger`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use bridge_domain::clock::{Clock, SystemClock};
+use bridge_domain::ports::cache::{CacheError, expiry};
+use bridge_domain::ports::ledger::{Claim, Ledger, ParkedEvent, StoredAnswer, oldest_first};
+
+/// How long an abandoned claim is kept after its deadline (the DynamoDB adapter's TTL margin).
+const IN_PROGRESS_GRACE_SECS: i64 = 3600;
+
+#[derive(Debug, Clone)]
+enum Record {
+    InProgress {
+        until_ms: i64,
+        expires_at: i64,
+    },
+    Completed {
+        answer: StoredAnswer,
+        expires_at: i64,
+    },
+}
+
+impl Record {
+    /// Whether the record still decides a claim at this instant (same rules as DynamoDB's).
+    fn is_live(&self, now_s: i64, now_ms: i64) -> bool {
+        match self {
+            Self::InProgress {
+                until_ms,
+                expires_at,
+            } => *until_ms > now_ms && *expires_at > now_s,
+            Self::Completed { expires_at, .. } => *expires_at > now_s,
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    records: HashMap<String, Record>,
+    parked: HashMap<String, ParkedEvent>,
+}
+
+pub struct MemoryLedger {
+    state: Mutex<State>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for MemoryLedger {
+    fn default() -> Self {
+        Self::with_clock(Arc::new(SystemClock))
+    }
+}
+
+impl MemoryLedger {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            clock,
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic elsewhere leaves the maps consistent (each change is one insert or remove).
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl Ledger for MemoryLedger {
+    async fn claim(&self, key: &str, until_ms: i64) -> Result<Claim, CacheError> {
+        let now_s = self.clock.now_epoch_secs();
+        let now_ms = now_s.saturating_mul(1000);
+        // Check and claim under one guard, as DynamoDB's conditional write does.
+        let mut state = self.state();
+        match state.records.get(key) {
+            Some(record) if record.is_live(now_s, now_ms) => {
+                return Ok(match record {
+                    Record::Completed { answer, .. } => Claim::Completed(answer.clone()),
+                    Record::InProgress { .. } => Claim::InProgress,
+                });
+            }
+            _ => {}
+        }
+        state.records.insert(
+            key.to_owned(),
+            Record::InProgress {
+                until_ms,
+                expires_at: until_ms
+                    .div_euclid(1000)
+                    .saturating_add(IN_PROGRESS_GRACE_SECS),
+            },
+        );
+        Ok(Claim::Acquired)
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        answer: &StoredAnswer,
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        let expires_at = expiry(self.clock.now_epoch_secs(), ttl);
+        self.state().records.insert(
+            key.to_owned(),
+            Record::Completed {
+                answer: answer.clone(),
+                expires_at,
+            },
+        );
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> Result<(), CacheError> {
+        let mut state = self.state();
+        // Only an unfinished claim: a completed answer must survive a late release.
+        if matches!(state.records.get(key), Some(Record::InProgress { .. })) {
+            state.records.remove(key);
+        }
+        Ok(())
+    }
+
+    async fn park(&self, event: &ParkedEvent) -> Result<(), CacheError> {
+        self.state().parked.insert(event.key.clone(), event.clone());
+        Ok(())
+    }
+
+    async fn parked(&self, limit: usize) -> Result<Vec<ParkedEvent>, CacheError> {
+        let events: Vec<ParkedEvent> = self.state().parked.values().cloned().collect();
+        Ok(oldest_first(events, limit))
+    }
+
+    async fn unpark(&self, key: &str) -> Result<(), CacheError> {
+        self.state().parked.remove(key);
+        Ok(())
+    }
+}

@@ -1,0 +1,9 @@
+//! The ports in one process: for unit tests, local tools and runs without DynamoDB.
+
+pub mod cache;
+pub mod crm;
+pub mod ledger;
+
+pub use cache::MemoryCache;
+pub use crm::MemoryCrm;
+pub use ledger::MemoryLedger;

@@ -1,0 +1,15 @@
+//! Ports: what the services need from the outside world, as traits. The adapters crate
+//! implements them over real services, and in memory for tests.
+
+pub mod cache;
+pub mod crm;
+pub mod ledger;
+pub mod ringostat;
+
+pub use cache::{Cache, CacheError, ManagerRoute};
+pub use crm::{Crm, CrmError, CrmKind, DealRef, LoggedCall, NewDeal};
+pub use ledger::{Claim, Ledger, ParkedEvent, StoredAnswer};
+pub use ringostat::{
+    CallRow, CallWindow, Dialer, RingostatApiError, RingostatCallLog, SmartPhoneContact,
+    SmartPhoneDirectory,
+};

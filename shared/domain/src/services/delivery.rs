@@ -1,0 +1,210 @@
+//! Exactly once, nothing lost: every call event runs through the [`Ledger`].
+//!
+//! A webhook claims its event, runs its handler and stores the outcome; a re-sent event gets
+//! the stored outcome, a concurrent one [`DeliveryResult::InProgress`]. An event whose handler
+//! fails is parked with its raw request and its claim released, so both Ringostat's re-sends
+//! and [`Delivery::replay`] can run it again, and whichever comes first wins while the other
+//! finds it done.
+//!
+//! When the ledger's store is unreachable the event still runs (the CRM matters more than the
+//! bookkeeping); a failure then leaves the event with Ringostat's re-sends.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::deadline::{Deadline, epoch_ms};
+use crate::phone::mask_long_numbers;
+use crate::ports::ledger::{Claim, Ledger, ParkedEvent, StoredAnswer, event_key};
+use crate::ringostat::{CallEvent, ParseOptions};
+use crate::services::handlers::EventHandlers;
+
+/// The request as it arrived, kept to park and replay it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEvent {
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+    pub query: Option<String>,
+}
+
+/// What became of one delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryResult {
+    /// The handler ran now.
+    Done(StoredAnswer),
+    /// It ran before: the outcome of then.
+    Duplicate(StoredAnswer),
+    /// Another run holds the event.
+    InProgress,
+    /// The handler failed; `parked` says whether the event is kept for replay.
+    Failed {
+        error: String,
+        transient: bool,
+        parked: bool,
+    },
+}
+
+impl DeliveryResult {
+    /// One word for the log line.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Done(_) => "done",
+            Self::Duplicate(_) => "duplicate",
+            Self::InProgress => "in_progress",
+            Self::Failed { parked: true, .. } => "failed_parked",
+            Self::Failed { parked: false, .. } => "failed",
+        }
+    }
+}
+
+/// What a replay run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReplayReport {
+    /// Ran now and landed.
+    pub landed: usize,
+    /// Had landed meanwhile (a re-send from Ringostat): dropped from the parking lot.
+    pub already_done: usize,
+    /// Failed again: still parked.
+    pub still_failing: usize,
+    /// Held by a running webhook: left for the next run.
+    pub in_progress: usize,
+    /// Unreadable (it can never succeed): dropped, with an error log line.
+    pub dropped: usize,
+}
+
+/// How long a completed event's outcome is kept: Ringostat's manual re-send can come days later.
+pub const ANSWER_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Time one replayed event may take.
+pub const REPLAY_EVENT_BUDGET: Duration = Duration::from_secs(10);
+
+pub struct Delivery {
+    pub ledger: Arc<dyn Ledger>,
+    pub handlers: EventHandlers,
+    /// To read parked events again.
+    pub parse: ParseOptions,
+}
+
+impl Delivery {
+    /// Runs one parsed event exactly once.
+    pub async fn deliver(
+        &self,
+        raw: &RawEvent,
+        event: &CallEvent,
+        deadline: Deadline,
+        attempts: u32,
+    ) -> DeliveryResult {
+        let key = event_key(event.kind, &event.call_id);
+        let claimed = match self.ledger.claim(&key, deadline.epoch_ms()).await {
+            Ok(Claim::Completed(answer)) => return DeliveryResult::Duplicate(answer),
+            Ok(Claim::InProgress) => return DeliveryResult::InProgress,
+            Ok(Claim::Acquired) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "ledger unavailable: running without idempotency");
+                false
+            }
+        };
+        match self.handlers.handle(event, deadline).await {
+            Ok(outcome) => {
+                let answer = StoredAnswer {
+                    body: serde_json::to_string(&outcome).unwrap_or_else(|_| "{}".into()),
+                };
+                // The CRM has the call; without the record a re-send meets only the CRM's dedup.
+                if claimed && let Err(e) = self.ledger.complete(&key, &answer, ANSWER_TTL).await {
+                    tracing::warn!(error = %e, "ledger: completion not stored");
+                }
+                DeliveryResult::Done(answer)
+            }
+            Err(error) => {
+                let message = mask_long_numbers(&error.to_string());
+                let parked = self
+                    .ledger
+                    .park(&ParkedEvent {
+                        key: key.clone(),
+                        kind: event.kind,
+                        content_type: raw.content_type.clone(),
+                        body: raw.body.clone(),
+                        query: raw.query.clone(),
+                        error: message.clone(),
+                        parked_at: i64::try_from(epoch_ms() / 1000).unwrap_or(i64::MAX),
+                        attempts,
+                    })
+                    .await
+                    .inspect_err(|e| tracing::error!(error = %e, "ledger: failed event not parked"))
+                    .is_ok();
+                if claimed && let Err(e) = self.ledger.release(&key).await {
+                    tracing::warn!(error = %e, "ledger: claim not released (it expires)");
+                }
+                DeliveryResult::Failed {
+                    error: message,
+                    transient: error.is_transient(),
+                    parked,
+                }
+            }
+        }
+    }
+
+    /// Runs parked events again, oldest first, while `deadline` leaves time for another one.
+    pub async fn replay(&self, limit: usize, deadline: Deadline) -> ReplayReport {
+        let mut report = ReplayReport::default();
+        let parked = match self.ledger.parked(limit).await {
+            Ok(parked) => parked,
+            Err(e) => {
+                tracing::error!(error = %e, "replay: parked events not readable");
+                return report;
+            }
+        };
+        for item in parked {
+            if deadline.time_left() < REPLAY_EVENT_BUDGET {
+                break;
+            }
+            let event = match CallEvent::from_request(
+                item.kind,
+                item.content_type.as_deref(),
+                &item.body,
+                item.query.as_deref(),
+                &self.parse,
+            ) {
+                Ok(event) => event,
+                Err(error) => {
+                    tracing::error!(key = %item.key, %error, "replay: unreadable event dropped");
+                    self.unpark(&item.key).await;
+                    report.dropped += 1;
+                    continue;
+                }
+            };
+            let raw = RawEvent {
+                content_type: item.content_type.clone(),
+                body: item.body.clone(),
+                query: item.query.clone(),
+            };
+            let delivery = self
+                .deliver(
+                    &raw,
+                    &event,
+                    Deadline::after(REPLAY_EVENT_BUDGET),
+                    item.attempts.saturating_add(1),
+                )
+                .await;
+            tracing::info!(key = %item.key, outcome = delivery.label(), "replayed");
+            match delivery {
+                DeliveryResult::Done(_) => {
+                    self.unpark(&item.key).await;
+                    report.landed += 1;
+                }
+                DeliveryResult::Duplicate(_) => {
+                    self.unpark(&item.key).await;
+                    report.already_done += 1;
+                }
+                DeliveryResult::InProgress => report.in_progress += 1,
+                DeliveryResult::Failed { .. } => report.still_failing += 1,
+            }
+        }
+        report
+    }
+
+    async fn unpark(&self, key: &str) {
+        if let Err(e) = self.ledger.unpark(key).await {
+            tracing::warn!(error = %e, %key, "ledger: replayed event not unparked (it will be found done)");
+        }
+    }
+}

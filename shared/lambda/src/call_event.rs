@@ -1,0 +1,83 @@
+//! The call webhooks: before call, after call, after outgoing call, call processed by AI.
+
+use std::time::Duration;
+
+use bridge_domain::ringostat::{CallEvent, EventKind, ParseOptions};
+use bridge_domain::secret::Secret;
+use bridge_domain::services::{Delivery, DeliveryResult, RawEvent};
+use lambda_http::{Body, Request, Response};
+
+use crate::answer::{delivery_answer, json_response, payload_error};
+use crate::auth::admit;
+use crate::request::{content_type, deadline_of, query_without_token, raw_query};
+
+/// What a call webhook needs.
+pub struct WebhookApp {
+    pub token: Secret,
+    pub delivery: std::sync::Arc<Delivery>,
+    pub parse: ParseOptions,
+    /// Time a webhook may take when the Lambda deadline is unknown (local runs, tests).
+    pub budget: Duration,
+}
+
+/// Handles one call webhook of `kind`.
+pub async fn call_event(app: &WebhookApp, kind: EventKind, request: Request) -> Response<Body> {
+    let started = std::time::Instant::now();
+    if let Err(response) = admit(&app.token, &request) {
+        return response;
+    }
+    let query = raw_query(&request);
+    let event = match CallEvent::from_request(
+        kind,
+        content_type(&request),
+        request.body().as_ref(),
+        query.as_deref(),
+        &app.parse,
+    ) {
+        Ok(event) => event,
+        Err(error) => {
+            tracing::warn!(event = kind.as_str(), %error, "payload refused");
+            return payload_error(&error);
+        }
+    };
+    let deadline = deadline_of(&request, app.budget);
+    let raw = RawEvent {
+        content_type: content_type(&request).map(str::to_owned),
+        body: request.body().to_vec(),
+        // Parked events are stored: the shared secret stays out of them.
+        query: query_without_token(&request),
+    };
+    let delivery = app.delivery.deliver(&raw, &event, deadline, 1).await;
+    let (status, body) = delivery_answer(&delivery);
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let phone = event.client_phone.masked();
+    let outcome = body["outcome"]
+        .as_str()
+        .unwrap_or(body["error"].as_str().unwrap_or(""));
+    if let DeliveryResult::Failed { error, .. } = &delivery {
+        tracing::error!(
+            event = kind.as_str(),
+            call_id = %event.call_id,
+            phone = %phone,
+            delivery = delivery.label(),
+            status = status.as_u16(),
+            error = %error,
+            elapsed_ms,
+            "event failed"
+        );
+    } else {
+        tracing::info!(
+            event = kind.as_str(),
+            call_id = %event.call_id,
+            phone = %phone,
+            delivery = delivery.label(),
+            status = status.as_u16(),
+            outcome,
+            contact_id = body["contact_id"].as_str().unwrap_or(""),
+            ignored_fields = ?event.ignored_fields,
+            elapsed_ms,
+            "event handled"
+        );
+    }
+    json_response(status, &body)
+}

@@ -1,0 +1,39 @@
+//! Lambda glue: API Gateway requests in, the domain's services, JSON answers out.
+//!
+//! Each Lambda binary builds its app (the services it needs, wired by `bridge-core`'s
+//! bootstrap) and hands one of these handlers to [`run::http`]. They authenticate, bound and
+//! parse the request, run the service within the time left, log one line per event and
+//! answer:
+//!
+//! | Case | Status | Why |
+//! |---|---|---|
+//! | done, filtered, no analysis | 200 | Ringostat must not re-send it |
+//! | the same event again (a re-send) | 200, the first answer | it took effect once already |
+//! | the same event while its first delivery still runs | 409 `in_progress` | Ringostat re-sends it later and then gets the stored answer |
+//! | wrong or missing token | 401 | says nothing about what was expected |
+//! | body over 64 KiB | 413 | |
+//! | unreadable payload, missing or invalid field | 400 | names the field; no re-send can fix it |
+//! | CRM throttled or unavailable after the retries | 503, `parked: true` | kept for replay **and** re-sent by Ringostat: whichever lands first wins, the other finds it done |
+//! | CRM refused the request, CRM credentials wrong | 502, `parked: true` | kept for replay after the cause is fixed |
+//! | bridge misconfigured | 500 | names the variable |
+//!
+//! With DynamoDB unreachable the event still runs (no cache, no idempotency); should it then
+//! fail, it cannot be parked and the 5xx leaves it with Ringostat's re-sends.
+//!
+//! The webhook number (`smart-forward`) always answers 200 with a destination or the
+//! fallback once authenticated: a ringing call must never wait on an error.
+
+pub mod answer;
+pub mod auth;
+pub mod call_event;
+pub mod click_to_call;
+pub mod request;
+pub mod routes;
+pub mod run;
+pub mod smart_forward;
+
+pub use auth::{MAX_BODY_BYTES, TOKEN_HEADER, TOKEN_PARAMETER};
+pub use call_event::{WebhookApp, call_event};
+pub use click_to_call::{ClickToCallApp, click_to_call};
+pub use routes::{ROUTES, Route, RouteTarget};
+pub use smart_forward::{SmartForwardApp, smart_forward};

@@ -1,0 +1,106 @@
+//! The webhook number: where Ringostat should ring this caller.
+
+use bridge_domain::phone::PhoneNumber;
+use bridge_domain::ringostat::Fields;
+use bridge_domain::ringostat::fields::{self, Field};
+use bridge_domain::secret::Secret;
+use bridge_domain::services::{ForwardDecision, ForwardReason, SmartForwarding};
+use bridge_domain::settings::{ForwardFormat, ForwardSettings};
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+
+use crate::answer::json_response;
+use crate::auth::admit;
+use crate::request::{content_type, deadline_of, raw_query};
+
+const JSON_RPC_ID: Field = Field {
+    canonical: "id",
+    keys: &["id"],
+};
+
+/// What the webhook number needs.
+pub struct SmartForwardApp {
+    pub token: Secret,
+    pub forwarding: SmartForwarding,
+    pub settings: ForwardSettings,
+}
+
+pub async fn smart_forward(app: &SmartForwardApp, request: Request) -> Response<Body> {
+    let started = std::time::Instant::now();
+    if let Err(response) = admit(&app.token, &request) {
+        return response;
+    }
+    let settings = &app.settings;
+    let query = raw_query(&request);
+    let fields = Fields::from_request(
+        content_type(&request),
+        request.body().as_ref(),
+        query.as_deref(),
+    )
+    .unwrap_or_default();
+    let rpc_id = fields.get(&JSON_RPC_ID).map(str::to_owned);
+    let caller = fields.get(&fields::CALLER).map(PhoneNumber::parse);
+    let decision = match caller {
+        Some(Ok(caller)) => {
+            let budget = deadline_of(&request, settings.budget)
+                .min(bridge_domain::Deadline::after(settings.budget));
+            let decision = app.forwarding.route(&caller, budget).await;
+            tracing::info!(
+                event = "smart_forward",
+                phone = %caller.masked(),
+                reason = ?decision.reason,
+                destination = decision.destination.as_deref().unwrap_or(""),
+                elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                "call routed"
+            );
+            decision
+        }
+        _ => {
+            // Still an answer, not an error: the call is ringing. The log says what to fix.
+            tracing::warn!(
+                event = "smart_forward",
+                "no usable caller number: send it as `caller` in the webhook number's parameters"
+            );
+            ForwardDecision::fallback(ForwardReason::UnknownCaller)
+        }
+    };
+    forward_response(settings, decision, rpc_id)
+}
+
+fn forward_response(
+    settings: &ForwardSettings,
+    decision: ForwardDecision,
+    rpc_id: Option<String>,
+) -> Response<Body> {
+    let destination = decision.destination.or_else(|| settings.fallback.clone());
+    let mut response = match &settings.format {
+        ForwardFormat::Raw => Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(Body::from(destination.unwrap_or_default()))
+            .unwrap_or_default(),
+        ForwardFormat::Json { key } => {
+            let body = match destination {
+                Some(destination) => json!({ key.as_str(): destination }),
+                None => json!({}),
+            };
+            json_response(StatusCode::OK, &body)
+        }
+        ForwardFormat::JsonRpc => {
+            let id = rpc_id
+                .map(|id| id.parse::<i64>().map_or(Value::String(id), Value::from))
+                .unwrap_or(Value::from(1));
+            let result = destination.map_or(Value::Null, Value::String);
+            json_response(
+                StatusCode::OK,
+                &json!({"jsonrpc": "2.0", "id": id, "result": result}),
+            )
+        }
+    };
+    response.headers_mut().insert(
+        "x-bridge-reason",
+        HeaderValue::from_static(decision.reason.as_str()),
+    );
+    response
+}
