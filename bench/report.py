@@ -525,7 +525,7 @@ class Report:
                 "`bench/init-probe` times each one-off ingredient in a fresh process with a "
                 f"function's environment (median of {self.r['settings'].get('probe_runs', '?')} "
                 "runs; `parts` times them one after another, `bridge` times what "
-                "`Bridge::shared` does before its first request):"
+                "a function does before its first request):"
             )
             self.w()
             self.w("| Step | Full CPU ms | 128 MB share ms |")
@@ -559,7 +559,7 @@ class Report:
                     "`lambda_http::run`), before they ask for their first event; spawn → first "
                     "answer contains it all the same. Everything else the bridge builds "
                     f"(SDK, HTTP clients, root certificates, time zone) adds "
-                    f"{ms(bridge.get('Bridge::from_config'))} ms. "
+                    f"{ms(bridge.get('Stack::from_config'))} ms. "
                     + (
                         f"aws-lc's first random bytes ({ms(jitter)} ms, its jitter entropy) are "
                         "not in the local cold start — nothing here does TLS — but will be in "
@@ -1090,7 +1090,7 @@ class Report:
                     f"Most of it is the phone-number metadata ({ms(phone)} ms in the probe, "
                     + (f"{ms(phone128)} ms under the 128 MB share" if phone128 else "")
                     + f"); the SDK, HTTP clients, root certificates and time zone add "
-                    f"{ms(bridge.get('Bridge::from_config'))} ms."
+                    f"{ms(bridge.get('Stack::from_config'))} ms."
                 )
             self.w(
                 "- *In AWS only*: a TLS handshake per host and aws-lc's jitter entropy at the first "

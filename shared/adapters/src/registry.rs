@@ -44,6 +44,39 @@ pub trait CrmSection: Debug + Send + Sync {
     fn connect(&self, policy: &RetryPolicy) -> Result<Arc<dyn Crm>, CrmError>;
 }
 
+/// A CRM's configuration type: its profile and how it is read from the environment. Each CRM
+/// implements this once; [`Module`] makes it a [`CrmModule`].
+#[cfg(all(feature = "secrets", feature = "http"))]
+#[async_trait]
+pub trait ReadSection: CrmSection + Sized + 'static {
+    const PROFILE: &'static CrmProfile;
+
+    async fn read(lookup: &Lookup<'_>, secrets: &SecretStore) -> Result<Self, ConfigError>;
+}
+
+/// The [`CrmModule`] of the configuration type `C`.
+pub struct Module<C>(std::marker::PhantomData<fn() -> C>);
+
+impl<C> Module<C> {
+    pub const NEW: Self = Self(std::marker::PhantomData);
+}
+
+#[cfg(all(feature = "secrets", feature = "http"))]
+#[async_trait]
+impl<C: ReadSection> CrmModule for Module<C> {
+    fn profile(&self) -> &'static CrmProfile {
+        C::PROFILE
+    }
+
+    async fn read_section(
+        &self,
+        lookup: &Lookup<'_>,
+        secrets: &SecretStore,
+    ) -> Result<Box<dyn CrmSection>, ConfigError> {
+        Ok(Box::new(C::read(lookup, secrets).await?))
+    }
+}
+
 /// One CRM as the bridge sees it.
 #[async_trait]
 pub trait CrmModule: Send + Sync {
@@ -62,9 +95,9 @@ pub trait CrmModule: Send + Sync {
 pub fn module(kind: CrmKind) -> Result<&'static dyn CrmModule, ConfigError> {
     match kind {
         #[cfg(feature = "nethunt")]
-        CrmKind::NetHunt => Ok(&crate::nethunt::env::Module),
+        CrmKind::NetHunt => Ok(&Module::<crate::nethunt::NetHuntConfig>::NEW),
         #[cfg(feature = "dataverse")]
-        CrmKind::Dataverse => Ok(&crate::dataverse::env::Module),
+        CrmKind::Dataverse => Ok(&Module::<crate::dataverse::DataverseConfig>::NEW),
         #[allow(unreachable_patterns)]
         other => Err(ConfigError::invalid(
             "CRM",

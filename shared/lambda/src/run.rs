@@ -55,6 +55,27 @@ where
 /// What a function's `main` returns.
 pub type Error = lambda_http::Error;
 
+/// Logging, then the app: built now when nothing it needs waits for an invocation. A failed
+/// build is logged here and answered to the first request, which tries again.
+async fn start<A, B, F, E>(build: B) -> &'static Lazy<A, B>
+where
+    A: 'static,
+    B: Fn() -> F + 'static,
+    F: Future<Output = Result<A, E>>,
+    E: Display,
+{
+    init_logging();
+    // The app lives as long as the process: handlers borrow it for `'static`.
+    let app: &'static Lazy<A, B> = Box::leak(Box::new(Lazy {
+        cell: OnceCell::new(),
+        build,
+    }));
+    if build_at_from_env() == BuildAt::Init {
+        let _ = app.get().await;
+    }
+    app
+}
+
 /// Logging as Lambda asks for it (JSON when the function's log format is JSON), and the
 /// phone-number metadata loaded before the first event.
 pub fn init_logging() {
@@ -84,16 +105,7 @@ where
     H: Fn(&'static A, Request) -> R + Send + Sync,
     R: Future<Output = Response<Body>> + Send,
 {
-    init_logging();
-    // The app lives as long as the process: handlers borrow it for `'static`.
-    let app: &'static Lazy<A, B> = Box::leak(Box::new(Lazy {
-        cell: OnceCell::new(),
-        build,
-    }));
-    if build_at_from_env() == BuildAt::Init {
-        // An error is logged here and answered to the first request (which tries again).
-        let _ = app.get().await;
-    }
+    let app = start(build).await;
     let handler = &handler;
     lambda_http::run(service_fn(move |request: Request| async move {
         let response = match app.get().await {
@@ -126,15 +138,7 @@ where
     T: Serialize,
     HE: Display,
 {
-    init_logging();
-    // The app lives as long as the process: handlers borrow it for `'static`.
-    let app: &'static Lazy<A, B> = Box::leak(Box::new(Lazy {
-        cell: OnceCell::new(),
-        build,
-    }));
-    if build_at_from_env() == BuildAt::Init {
-        let _ = app.get().await;
-    }
+    let app = start(build).await;
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let app = app.get().await.map_err(lambda_runtime::Error::from)?;

@@ -11,7 +11,7 @@ use bridge_domain::settings::{NewContactOwner, UnknownWord};
 use super::{Dataverse, DataverseConfig, MissedCallState};
 use crate::env::{ConfigError, Env, Lookup};
 use crate::http::RetryPolicy;
-use crate::registry::{CrmModule, CrmProfile, CrmSection};
+use crate::registry::{CrmProfile, CrmSection, ReadSection};
 use crate::secret_store::SecretStore;
 
 const SANDBOX: &str = "http://127.0.0.1:4010";
@@ -33,23 +33,6 @@ pub static PROFILE: CrmProfile = CrmProfile {
     ],
     local_manager_id: "5a0c1e2d-3b4f-4a5e-8c6d-7e8f90a1b2c2",
 };
-
-pub struct Module;
-
-#[async_trait]
-impl CrmModule for Module {
-    fn profile(&self) -> &'static CrmProfile {
-        &PROFILE
-    }
-
-    async fn read_section(
-        &self,
-        lookup: &Lookup<'_>,
-        secrets: &SecretStore,
-    ) -> Result<Box<dyn CrmSection>, ConfigError> {
-        Ok(Box::new(read(lookup, secrets).await?))
-    }
-}
 
 impl CrmSection for DataverseConfig {
     fn kind(&self) -> CrmKind {
@@ -74,39 +57,41 @@ impl FromStr for MissedCallState {
     }
 }
 
-/// Reads the Dataverse variables (the client secret through `secrets` when given by reference).
-pub async fn read(
-    lookup: &Lookup<'_>,
-    secrets: &SecretStore,
-) -> Result<DataverseConfig, ConfigError> {
-    let env = Env(lookup);
-    let secret = secrets
-        .resolve("DATAVERSE_CLIENT_SECRET", lookup)
-        .await?
-        .ok_or(ConfigError::Missing {
-            variable: "DATAVERSE_CLIENT_SECRET",
-            hint: "the client secret of the Entra app registration; or DATAVERSE_CLIENT_SECRET_SSM_PARAMETER",
-        })?;
-    let mut config = DataverseConfig::new(
-        env.required(
-            "DATAVERSE_URL",
-            "the environment URL, https://<org>.crm4.dynamics.com",
-        )?,
-        env.required("DATAVERSE_TENANT_ID", "the Entra directory (tenant) id")?,
-        env.required(
-            "DATAVERSE_CLIENT_ID",
-            "the application (client) id of the app registration",
-        )?,
-        secret,
-    );
-    if let Some(authority) = env.get("DATAVERSE_AUTHORITY") {
-        config.authority = authority;
+#[async_trait]
+impl ReadSection for DataverseConfig {
+    const PROFILE: &'static CrmProfile = &PROFILE;
+
+    /// Reads the Dataverse variables (the client secret through `secrets` when given by reference).
+    async fn read(lookup: &Lookup<'_>, secrets: &SecretStore) -> Result<Self, ConfigError> {
+        let env = Env(lookup);
+        let secret = secrets
+            .resolve("DATAVERSE_CLIENT_SECRET", lookup)
+            .await?
+            .ok_or(ConfigError::Missing {
+                variable: "DATAVERSE_CLIENT_SECRET",
+                hint: "the client secret of the Entra app registration; or DATAVERSE_CLIENT_SECRET_SSM_PARAMETER",
+            })?;
+        let mut config = DataverseConfig::new(
+            env.required(
+                "DATAVERSE_URL",
+                "the environment URL, https://<org>.crm4.dynamics.com",
+            )?,
+            env.required("DATAVERSE_TENANT_ID", "the Entra directory (tenant) id")?,
+            env.required(
+                "DATAVERSE_CLIENT_ID",
+                "the application (client) id of the app registration",
+            )?,
+            secret,
+        );
+        if let Some(authority) = env.get("DATAVERSE_AUTHORITY") {
+            config.authority = authority;
+        }
+        if let Some(column) = env.get("DATAVERSE_PHONE_COLUMN") {
+            config.contact_phone_column = column;
+        }
+        config.missed_call_state =
+            env.parsed_or("DATAVERSE_MISSED_CALL_STATE", MissedCallState::Canceled)?;
+        config.app_id = env.get("DATAVERSE_APP_ID");
+        Ok(config)
     }
-    if let Some(column) = env.get("DATAVERSE_PHONE_COLUMN") {
-        config.contact_phone_column = column;
-    }
-    config.missed_call_state =
-        env.parsed_or("DATAVERSE_MISSED_CALL_STATE", MissedCallState::Canceled)?;
-    config.app_id = env.get("DATAVERSE_APP_ID");
-    Ok(config)
 }

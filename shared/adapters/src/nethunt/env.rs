@@ -10,7 +10,7 @@ use bridge_domain::settings::{NewContactOwner, UnknownWord};
 use super::{DurationUnit, NetHunt, NetHuntConfig};
 use crate::env::{ConfigError, Env, Lookup};
 use crate::http::RetryPolicy;
-use crate::registry::{CrmModule, CrmProfile, CrmSection};
+use crate::registry::{CrmProfile, CrmSection, ReadSection};
 use crate::secret_store::SecretStore;
 
 pub static PROFILE: CrmProfile = CrmProfile {
@@ -30,23 +30,6 @@ pub static PROFILE: CrmProfile = CrmProfile {
     ],
     local_manager_id: "olena.kovalenko@smart-crm.example",
 };
-
-pub struct Module;
-
-#[async_trait]
-impl CrmModule for Module {
-    fn profile(&self) -> &'static CrmProfile {
-        &PROFILE
-    }
-
-    async fn read_section(
-        &self,
-        lookup: &Lookup<'_>,
-        secrets: &SecretStore,
-    ) -> Result<Box<dyn CrmSection>, ConfigError> {
-        Ok(Box::new(read(lookup, secrets).await?))
-    }
-}
 
 impl CrmSection for NetHuntConfig {
     fn kind(&self) -> CrmKind {
@@ -70,44 +53,46 @@ impl FromStr for DurationUnit {
     }
 }
 
-/// Reads the NetHunt variables (the API key through `secrets` when given by reference).
-pub async fn read(
-    lookup: &Lookup<'_>,
-    secrets: &SecretStore,
-) -> Result<NetHuntConfig, ConfigError> {
-    let env = Env(lookup);
-    let api_key = secrets.resolve("NETHUNT_API_KEY", lookup).await?.ok_or(
-        ConfigError::Missing {
-            variable: "NETHUNT_API_KEY",
-            hint: "NetHunt → Settings → Integrations → API key; or NETHUNT_API_KEY_SSM_PARAMETER",
-        },
-    )?;
-    let mut config = NetHuntConfig::new(
-        env.required("NETHUNT_EMAIL", "the NetHunt user the API key belongs to")?,
-        api_key,
-        env.required(
-            "NETHUNT_CONTACTS_FOLDER_ID",
-            "id of the Contacts folder, from GET /triggers/readable-folder",
-        )?,
-    );
-    if let Some(url) = env.get("NETHUNT_BASE_URL") {
-        config.base_url = url;
-    }
-    config.deals_folder_id = env.get("NETHUNT_DEALS_FOLDER_ID");
-    config.call_log_duration_unit =
-        env.parsed_or("NETHUNT_DURATION_UNIT", DurationUnit::Minutes)?;
-    let fields = &mut config.fields;
-    for (variable, field) in [
-        ("NETHUNT_FIELD_PHONE", &mut fields.phone),
-        ("NETHUNT_FIELD_OWNER", &mut fields.owner),
-        ("NETHUNT_FIELD_UTM_SOURCE", &mut fields.utm_source),
-        ("NETHUNT_FIELD_UTM_MEDIUM", &mut fields.utm_medium),
-        ("NETHUNT_FIELD_UTM_CAMPAIGN", &mut fields.utm_campaign),
-        ("NETHUNT_FIELD_UTM_TERM", &mut fields.utm_term),
-    ] {
-        if let Some(name) = env.get(variable) {
-            *field = name;
+#[async_trait]
+impl ReadSection for NetHuntConfig {
+    const PROFILE: &'static CrmProfile = &PROFILE;
+
+    /// Reads the NetHunt variables (the API key through `secrets` when given by reference).
+    async fn read(lookup: &Lookup<'_>, secrets: &SecretStore) -> Result<Self, ConfigError> {
+        let env = Env(lookup);
+        let api_key = secrets.resolve("NETHUNT_API_KEY", lookup).await?.ok_or(
+            ConfigError::Missing {
+                variable: "NETHUNT_API_KEY",
+                hint: "NetHunt → Settings → Integrations → API key; or NETHUNT_API_KEY_SSM_PARAMETER",
+            },
+        )?;
+        let mut config = NetHuntConfig::new(
+            env.required("NETHUNT_EMAIL", "the NetHunt user the API key belongs to")?,
+            api_key,
+            env.required(
+                "NETHUNT_CONTACTS_FOLDER_ID",
+                "id of the Contacts folder, from GET /triggers/readable-folder",
+            )?,
+        );
+        if let Some(url) = env.get("NETHUNT_BASE_URL") {
+            config.base_url = url;
         }
+        config.deals_folder_id = env.get("NETHUNT_DEALS_FOLDER_ID");
+        config.call_log_duration_unit =
+            env.parsed_or("NETHUNT_DURATION_UNIT", DurationUnit::Minutes)?;
+        let fields = &mut config.fields;
+        for (variable, field) in [
+            ("NETHUNT_FIELD_PHONE", &mut fields.phone),
+            ("NETHUNT_FIELD_OWNER", &mut fields.owner),
+            ("NETHUNT_FIELD_UTM_SOURCE", &mut fields.utm_source),
+            ("NETHUNT_FIELD_UTM_MEDIUM", &mut fields.utm_medium),
+            ("NETHUNT_FIELD_UTM_CAMPAIGN", &mut fields.utm_campaign),
+            ("NETHUNT_FIELD_UTM_TERM", &mut fields.utm_term),
+        ] {
+            if let Some(name) = env.get(variable) {
+                *field = name;
+            }
+        }
+        Ok(config)
     }
-    Ok(config)
 }

@@ -9,17 +9,25 @@ use bridge_lambda::{
 };
 use lambda_http::{Body, Request, Response};
 
-use super::{BuildError, Stack};
-use crate::config::ClickToCallConfig;
+use super::{Adapters, BuildError, Stack};
+use crate::config::{ClickToCallConfig, Config};
 
 /// A call webhook's app.
 pub async fn webhook_app() -> Result<WebhookApp, BuildError> {
     Ok(Stack::from_env().await?.webhook_app())
 }
 
-/// The webhook number's app.
+/// The webhook number's app: the CRM and the cache, nothing else (no ledger, no Ringostat).
 pub async fn smart_forward_app() -> Result<SmartForwardApp, BuildError> {
-    Ok(Stack::from_env().await?.smart_forward_app())
+    let mut config = Config::from_env().await?;
+    // The webhook number never calls Ringostat: no client to build.
+    config.ringostat = None;
+    let adapters = Adapters::connect(&config).await?;
+    Ok(SmartForwardApp {
+        token: config.tokens.webhook,
+        forwarding: super::smart_forwarding(&config.settings, &adapters),
+        settings: config.settings.forward,
+    })
 }
 
 /// Click-to-call's app: no CRM, no tables.

@@ -1,6 +1,7 @@
 //! Ringostat's webhooks: payloads in, normalised [`CallEvent`]s out. (The API the bridge calls
 //! is a port, [`crate::ports::ringostat`].)
 
+pub mod classification;
 pub mod event;
 pub mod fields;
 pub mod payload;

@@ -85,11 +85,14 @@ impl ContactResolver {
                 ));
             }
         }
-        // The lock was busy: its holder may have created the contact and gone.
+        // Re-read after winning the lock, contended or not: a winner that created the contact
+        // after this event's negative search may already have released the lock (it caches
+        // the contact first). Busy lock: its holder may also have created it and gone, so ask
+        // the CRM too.
         let existing = if contended {
             self.find(phone, deadline).await
         } else {
-            Ok(None)
+            Ok(self.cache.contact(phone).await.ok().flatten())
         };
         let result = match existing {
             Ok(Some(contact)) => Ok(ResolvedContact::Existing(contact)),
