@@ -93,7 +93,11 @@ fn the_template_declares_exactly_the_routes_of_the_table() {
         );
         assert_eq!(function.path.as_deref(), route.path, "{}", route.resource);
         if route.path.is_some() {
-            assert!(function.method.is_some(), "{} has no method", route.resource);
+            assert!(
+                function.method.is_some(),
+                "{} has no method",
+                route.resource
+            );
         }
     }
 }
@@ -123,7 +127,10 @@ fn every_function_folder_is_a_route_and_every_route_a_function_folder() {
             RouteTarget::Replay => "replay".into(),
             RouteTarget::Reconcile => "reconcile".into(),
         };
-        assert!(main.contains(&expected), "{folder}/src/main.rs lacks {expected}");
+        assert!(
+            main.contains(&expected),
+            "{folder}/src/main.rs lacks {expected}"
+        );
         assert!(
             main.lines().count() < 30,
             "{folder}/src/main.rs is over 30 lines"
@@ -139,8 +146,7 @@ fn every_event_fixture_targets_a_routed_path() {
             continue;
         }
         let event: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).expect("readable"))
-                .expect("JSON");
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("readable")).expect("JSON");
         let raw_path = event["rawPath"]
             .as_str()
             .or_else(|| event["path"].as_str())

@@ -119,12 +119,11 @@ pub fn module_from(lookup: &Lookup<'_>) -> Result<&'static dyn CrmModule, Config
     module(kind)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "nethunt", feature = "dataverse"))]
 mod tests {
     use super::*;
 
     #[test]
-    #[cfg(all(feature = "nethunt", feature = "dataverse"))]
     fn every_crm_has_a_module_whose_profile_is_its_own() {
         for (kind, name) in CrmKind::ALL {
             let module = module(kind).expect("built in");

@@ -1,10 +1,13 @@
 //! A CRM in one process: the [`Crm`] port's reference behaviour, for fast unit tests of the
 //! services (no sandbox, no network) and for the contract suite every adapter passes.
 //!
-//! It behaves as the contract says a CRM must: numbers compared exactly on the normalised
-//! number, a call record at most once per Ringostat call id (a second `log_call` answers
-//! `already_existed`), `NotFound` for records that do not exist. Faults can be injected per
-//! operation to test the services' failure paths.
+//! It behaves as the contract (`tests/tests/crm_contract.rs`) says a CRM must: numbers compared
+//! exactly on the normalised number, contacts carrying their card URL, `NotFound` for records
+//! that do not exist. By default a call record is written at most once per Ringostat call id (a
+//! second `log_call` answers `already_existed` with the first record's id), as Dataverse does;
+//! [`MemoryCrm::without_call_dedup`] writes every `log_call`, as NetHunt does (its API has no
+//! key to dedupe on, so only the ledger keeps a re-sent call from being logged twice). Faults
+//! can be injected per operation to test the services' failure paths.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -93,6 +96,9 @@ impl State {
 #[derive(Debug)]
 pub struct MemoryCrm {
     kind: CrmKind,
+    /// A second `log_call` of a call id answers the first record (Dataverse) instead of
+    /// writing another (NetHunt).
+    dedupes_calls: bool,
     state: Mutex<State>,
 }
 
@@ -106,8 +112,20 @@ impl MemoryCrm {
     pub fn new(kind: CrmKind) -> Self {
         Self {
             kind,
+            dedupes_calls: true,
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// Every `log_call` writes a record, whatever its call id, as NetHunt's call log does.
+    pub fn without_call_dedup(mut self) -> Self {
+        self.dedupes_calls = false;
+        self
+    }
+
+    /// Whether a second `log_call` of a call id answers `already_existed`.
+    pub fn dedupes_calls(&self) -> bool {
+        self.dedupes_calls
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -119,10 +137,10 @@ impl MemoryCrm {
         let mut state = self.state();
         let id = state.new_id("contact");
         let contact = ContactRef {
+            card_url: Some(self.contact_card_url(&id)),
             id,
             name: Some(name.to_owned()),
             owner_id: Some(owner_id.to_owned()),
-            card_url: None,
         };
         state.contacts.push(StoredContact {
             contact: contact.clone(),
@@ -191,10 +209,10 @@ impl Crm for MemoryCrm {
         state.enter(Operation::CreateContact)?;
         let id = state.new_id("contact");
         let contact = ContactRef {
+            card_url: Some(self.contact_card_url(&id)),
             id,
             name: None,
             owner_id: Some(owner.id.clone()),
-            card_url: None,
         };
         state.contacts.push(StoredContact {
             contact: contact.clone(),
@@ -236,11 +254,11 @@ impl Crm for MemoryCrm {
         let mut state = self.state();
         state.enter(Operation::LogCall)?;
         state.contact_mut(&activity.regarding.id)?;
-        if let Some(index) = state
+        let earlier = state
             .calls
             .iter()
-            .position(|c| c.call_id == activity.call_id)
-        {
+            .position(|c| c.call_id == activity.call_id);
+        if let (true, Some(index)) = (self.dedupes_calls, earlier) {
             return Ok(LoggedCall {
                 id: Some(format!("call-{index}")),
                 already_existed: true,

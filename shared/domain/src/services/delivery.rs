@@ -17,6 +17,7 @@ use crate::phone::mask_long_numbers;
 use crate::ports::ledger::{Claim, Ledger, ParkedEvent, StoredAnswer, event_key};
 use crate::ringostat::{CallEvent, ParseOptions};
 use crate::services::handlers::EventHandlers;
+use crate::services::outcome::OutcomeKind;
 
 /// The request as it arrived, kept to park and replay it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,8 +109,15 @@ impl Delivery {
                 let answer = StoredAnswer {
                     body: serde_json::to_string(&outcome).unwrap_or_else(|_| "{}".into()),
                 };
-                // The CRM has the call; without the record a re-send meets only the CRM's dedup.
-                if claimed && let Err(e) = self.ledger.complete(&key, &answer, ANSWER_TTL).await {
+                if outcome.outcome == OutcomeKind::InProgress {
+                    // Nothing was written: the call's final event (same key) must still run.
+                    if claimed && let Err(e) = self.ledger.release(&key).await {
+                        tracing::warn!(error = %e, "ledger: claim not released (it expires)");
+                    }
+                } else if claimed
+                    && let Err(e) = self.ledger.complete(&key, &answer, ANSWER_TTL).await
+                {
+                    // The CRM has the call; without the record a re-send meets only the CRM's dedup.
                     tracing::warn!(error = %e, "ledger: completion not stored");
                 }
                 DeliveryResult::Done(answer)
