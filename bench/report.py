@@ -40,7 +40,7 @@ CRM_RTT_MS = 150  # assumed round trip of one NetHunt / Dataverse / Ringostat re
 ACCESS_LOG_BYTES = 250  # one API Gateway access-log line (template.yaml's format)
 COLD_FRACTION = 0.01  # share of invocations that start an execution environment
 
-# --- Dataverse service protection (dataverse-api.md §8) ----------------------------------
+# --- Dataverse service protection (docs/vendor-contracts.md, Dataverse service protection limits) ----------------------------------
 DV_REQUESTS_PER_WINDOW = 6000
 DV_WINDOW_S = 300
 DV_EXECUTION_S_PER_WINDOW = 20 * 60
@@ -968,7 +968,7 @@ class Report:
         self.w()
         self.w(
             "Dataverse limits each user — the bridge's application user is one user — per web "
-            f"server over a sliding {DV_WINDOW_S} s window (`dataverse-api.md` §8): "
+            f"server over a sliding {DV_WINDOW_S} s window (docs/vendor-contracts.md, Dataverse service protection limits): "
             f"**{DV_REQUESTS_PER_WINDOW} requests**, **{DV_EXECUTION_S_PER_WINDOW // 60} minutes of "
             f"combined execution time** and **{DV_CONCURRENT} concurrent requests** (the last one "
             "answers 429 at once)."
@@ -1143,7 +1143,7 @@ class Report:
                 "answer does no I/O, not by one that needs three DynamoDB requests and a CRM "
                 "request before it may answer. The figure to hold the bridge to instead is "
                 "Lambda's `Init Duration` in the deployed stack (REPORT lines, "
-                "`lambda-rust-practice.md` §2: 14–16 ms for a Rust hello world, 120–150 ms for "
+                "figures published for Rust on Lambda: 14–16 ms for a Rust hello world, 120–150 ms for "
                 "Rust with the SDK and a DynamoDB call, init plus first invocation)."
             )
             self.w()
@@ -1172,7 +1172,7 @@ class Report:
                 )
                 + " for the four call-webhook functions (x86_64; arm64 code is of similar size, "
                 "not measured). The AWS SDK (smithy runtime, aws-lc, rustls) is most of each "
-                "binary (`lambda-rust-practice.md` §5.2: 5.9 MB zipped for lambda_http + SDK + "
+                "binary (figures published for Rust on Lambda: 5.9 MB zipped for lambda_http + SDK + "
                 "reqwest alone), and the phone-number metadata embeds 0.5 MB. What a margin "
                 "would take: the fast path for Ukrainian numbers above with a fallback limited "
                 "to the regions needed; or dropping `aws-config` (STS, SSO and profile providers "

@@ -1,7 +1,8 @@
-//! The call-log export (`GET /calls/list`, `ringostat.md` §3.3) against the sandbox's fake,
-//! each test on its own sandbox: the query the client sends, inclusive window bounds, the
-//! 6 500-calls limit handled by halving the window, deduplication by `uniqueid`, and the
-//! error paths (HTTP 200 with an error, 401, retried 503).
+//! The call-log export (`GET /calls/list`; `docs/vendor-contracts.md`, "Ringostat API (outgoing
+//! calls from the bridge)", RA2–RA9) against the sandbox's fake, each test on its own sandbox:
+//! the query the client sends, inclusive window bounds, the 6 500-calls limit handled by
+//! halving the window, deduplication by `uniqueid`, and the error paths (HTTP 200 with an
+//! error, 401, retried 503).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -36,8 +37,8 @@ fn day() -> CallWindow {
     window("2025-01-10 00:00:00", "2025-01-10 23:59:59")
 }
 
-/// A call as the export shows it (`ringostat.md` §1.4a), with some keys the bridge does not
-/// ask for.
+/// A call as the export shows it (`docs/vendor-contracts.md`, "Field names and aliases", RF1),
+/// with some keys the bridge does not ask for.
 fn call(id: &str, calldate: &str) -> Value {
     json!({
         "uniqueid": id,

@@ -1087,7 +1087,7 @@ async fn the_card_url_follows_the_configured_template() {
     assert!(requests(&sandbox).is_empty());
 }
 
-// --- The sandbox's own contract (nethunt-api.md §8) ----------------------------------------
+// --- The sandbox's own contract (`docs/vendor-contracts.md`, "NetHunt CRM Integration API") ---
 
 /// A raw request with the sandbox's credentials (or none), → (status, body text).
 async fn raw(

@@ -118,7 +118,7 @@ fn whole_second(time: DateTime) -> DateTime {
 }
 
 /// One row of the call log: the requested [`EXPORT_FIELDS`] as Ringostat sent them (numbers
-/// sometimes as strings, `ringostat.md` §1.4a).
+/// sometimes as strings: docs/vendor-contracts.md, Ringostat API).
 pub type CallRow = Map<String, Value>;
 
 /// Every call of a window (`calls/list`), however many requests that takes.

@@ -1,0 +1,136 @@
+//! Contacts: the phone search re-checked exactly, a new contact with phone and owner only, UTM
+//! fields, and the owner field as the responsible manager.
+
+use bridge_domain::activity::{ContactRef, CrmUser};
+use bridge_domain::deadline::Deadline;
+use bridge_domain::phone::PhoneNumber;
+use bridge_domain::ports::crm::{Crm, CrmError};
+use bridge_domain::ringostat::Utm;
+use serde_json::{Map, Value, json};
+
+use super::NetHunt;
+use super::records::{field_value, parse_person, record_id_of, texts, updated_at};
+
+/// How many records find-record may return: enough room for fuzzy false positives (the
+/// bhsmaverick bridge uses the same; `docs/vendor-contracts.md`, "NetHunt CRM Integration
+/// API", NH8).
+const FIND_LIMIT: usize = 20;
+
+impl NetHunt {
+    /// `Crm::find_contact`: find-record by phone, then an exact comparison of every number.
+    pub(super) async fn search_contact(
+        &self,
+        phone: &PhoneNumber,
+        deadline: Deadline,
+    ) -> Result<Option<ContactRef>, CrmError> {
+        let query = format!("\"{}\":\"{}\"", self.config.fields.phone, phone.e164());
+        let limit = FIND_LIMIT.to_string();
+        let records = self
+            .find_records(&[("query", &query), ("limit", &limit)], deadline)
+            .await?;
+        let returned = records.len();
+        let exact: Vec<&Value> = records
+            .iter()
+            .filter(|record| self.has_phone(record, phone))
+            .collect();
+        tracing::debug!(
+            phone = %phone.masked(),
+            returned,
+            exact = exact.len(),
+            "NetHunt contact search"
+        );
+        if exact.is_empty() && returned >= FIND_LIMIT {
+            tracing::warn!(
+                phone = %phone.masked(),
+                "NetHunt search returned {FIND_LIMIT} near matches and no exact one; the contact may be beyond the limit"
+            );
+        }
+        // The most recently updated wins; on a tie the first NetHunt returned.
+        let best = exact
+            .into_iter()
+            .fold(None, |best: Option<&Value>, record| match best {
+                Some(current) if updated_at(record) <= updated_at(current) => Some(current),
+                _ => Some(record),
+            });
+        Ok(best.and_then(|record| self.contact_ref(record)))
+    }
+
+    /// `Crm::create_contact`: create-record in Contacts with the phone and the owner.
+    pub(super) async fn insert_contact(
+        &self,
+        phone: &PhoneNumber,
+        owner: &CrmUser,
+        deadline: Deadline,
+    ) -> Result<ContactRef, CrmError> {
+        let fields = &self.config.fields;
+        // Phone only, no name (seed scenarios 3, 4, 7, 8): "Name" is left out, not blanked.
+        let mut values = Map::new();
+        values.insert(fields.phone.clone(), json!([phone.e164()]));
+        values.insert(fields.owner.clone(), json!([self.person_value(owner)?]));
+        let id = self
+            .create_record(
+                &self.config.contacts_folder_id,
+                "Contacts",
+                values,
+                deadline,
+            )
+            .await?;
+        tracing::info!(phone = %phone.masked(), record_id = %id, "NetHunt contact created");
+        Ok(ContactRef {
+            card_url: Some(self.contact_card_url(&id)),
+            id,
+            name: None,
+            owner_id: Some(owner.id.trim().to_owned()),
+        })
+    }
+
+    /// `Crm::set_contact_utm`: the non-empty tags into their configured fields.
+    pub(super) async fn write_utm(
+        &self,
+        contact_id: &str,
+        utm: &Utm,
+        deadline: Deadline,
+    ) -> Result<(), CrmError> {
+        let fields = &self.config.fields;
+        let mapping = [
+            (Some(&fields.utm_source), &utm.source),
+            (Some(&fields.utm_medium), &utm.medium),
+            (Some(&fields.utm_campaign), &utm.campaign),
+            (Some(&fields.utm_term), &utm.term),
+            (fields.utm_content.as_ref(), &utm.content),
+        ];
+        let values: Vec<(&str, Value)> = mapping
+            .into_iter()
+            .filter_map(|(field, value)| {
+                let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
+                Some((field?.as_str(), json!(value)))
+            })
+            .collect();
+        if values.is_empty() {
+            return Ok(());
+        }
+        self.overwrite_fields(contact_id, values, deadline).await
+    }
+
+    /// `Crm::responsible_manager`: the person in the contact's owner field.
+    pub(super) async fn manager_of(
+        &self,
+        contact_id: &str,
+        deadline: Deadline,
+    ) -> Result<Option<CrmUser>, CrmError> {
+        let records = self
+            .find_records(&[("recordId", contact_id), ("limit", "1")], deadline)
+            .await?;
+        // The id is re-checked like the phone: a server that ignored `recordId` would
+        // otherwise hand over somebody else's manager.
+        let Some(record) = records.iter().find(|r| record_id_of(r) == Some(contact_id)) else {
+            return Ok(None);
+        };
+        let person = field_value(record, &self.config.fields.owner);
+        let manager = person.and_then(parse_person);
+        if manager.is_none() && person.is_some_and(|p| !texts(p).is_empty()) {
+            tracing::warn!("NetHunt owner field holds no e-mail; no responsible manager");
+        }
+        Ok(manager)
+    }
+}
