@@ -523,9 +523,13 @@ async fn a_note_lands_on_an_existing_contact(s: Subject) {
     let other = s.new_contact("0951112234").await;
     s.crm
         .add_note(
-            &contact.id,
-            "AI-аналіз дзвінка",
-            "Клієнт хоче знижку",
+            &bridge_core::ports::NewNote {
+                contact_id: (&contact.id).to_string(),
+                call_id: "test-call".into(),
+                title: ("AI-аналіз дзвінка").to_string(),
+                text: ("Клієнт хоче знижку").to_string(),
+                recheck: false,
+            },
             deadline(),
         )
         .await
@@ -544,7 +548,16 @@ async fn a_note_lands_on_an_existing_contact(s: Subject) {
 async fn a_note_on_a_missing_contact_is_refused(s: Subject) {
     let error = s
         .crm
-        .add_note(s.missing_contact, "AI", "text", deadline())
+        .add_note(
+            &bridge_core::ports::NewNote {
+                contact_id: (s.missing_contact).to_string(),
+                call_id: "test-call".into(),
+                title: ("AI").to_string(),
+                text: ("text").to_string(),
+                recheck: false,
+            },
+            deadline(),
+        )
         .await
         .unwrap_err();
     assert!(is_permanent_refusal(&error), "{}: {error:?}", s.name);
@@ -560,6 +573,7 @@ async fn a_deal_is_created_and_handed_over(s: Subject) {
         name: "Угода: +380961112233".into(),
         stage: None,
         owner: Some(s.system_user.clone()),
+        recheck: false,
     };
     let created = s
         .crm

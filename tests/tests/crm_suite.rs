@@ -364,9 +364,13 @@ async fn notes_deals_and_owners(kind: Kind) {
 
     rig.crm
         .add_note(
-            &contact.id,
-            "Ringostat AI",
-            "Клієнт хоче знижку",
+            &bridge_core::ports::NewNote {
+                contact_id: (&contact.id).to_string(),
+                call_id: "test-call".into(),
+                title: ("Ringostat AI").to_string(),
+                text: ("Клієнт хоче знижку").to_string(),
+                recheck: false,
+            },
             deadline(),
         )
         .await
@@ -380,6 +384,7 @@ async fn notes_deals_and_owners(kind: Kind) {
         name: "Угода: +380951112233".into(),
         stage: None,
         owner: Some(rig.manager.clone()),
+        recheck: false,
     };
     rig.crm
         .create_deal(&contact, &deal, deadline())
@@ -429,6 +434,7 @@ async fn new_clients_contact_and_deal_pass_to_the_manager(kind: Kind) {
         name: "Угода: +380961112233".into(),
         stage: None,
         owner: Some(rig.system_user.clone()),
+        recheck: false,
     };
     let deal = rig
         .crm

@@ -93,6 +93,7 @@ fn activity(
         wait_secs: 15,
         recording_url: None,
         new_contact: false,
+        recheck: false,
     }
 }
 
@@ -150,9 +151,18 @@ async fn one_token_serves_every_operation() {
         .unwrap();
     let call = activity("c-1", Direction::Incoming, CallStatus::Answered, &client);
     crm.log_call(&call, deadline()).await.unwrap();
-    crm.add_note(&client.id, "AI", "Summary", deadline())
-        .await
-        .unwrap();
+    crm.add_note(
+        &bridge_core::ports::NewNote {
+            contact_id: (&client.id).to_string(),
+            call_id: "test-call".into(),
+            title: ("AI").to_string(),
+            text: ("Summary").to_string(),
+            recheck: false,
+        },
+        deadline(),
+    )
+    .await
+    .unwrap();
     crm.set_contact_owner(&client.id, &manager(), deadline())
         .await
         .unwrap();
@@ -907,9 +917,13 @@ async fn a_note_is_an_annotation_on_the_contact() {
     let crm = dataverse_for(&sandbox);
 
     crm.add_note(
-        &client.id,
-        "Ringostat AI",
-        "The client wants a quote for 3 rooms.",
+        &bridge_core::ports::NewNote {
+            contact_id: (&client.id).to_string(),
+            call_id: "test-call".into(),
+            title: ("Ringostat AI").to_string(),
+            text: ("The client wants a quote for 3 rooms.").to_string(),
+            recheck: false,
+        },
         deadline(),
     )
     .await
@@ -937,6 +951,7 @@ async fn a_deal_is_an_opportunity_of_the_contact() {
         name: "Call from +380501234567".into(),
         stage: Some("Qualify".into()),
         owner: Some(manager()),
+        recheck: false,
     };
 
     let created = crm.create_deal(&client, &deal, deadline()).await.unwrap();
@@ -965,6 +980,7 @@ async fn a_deal_without_an_owner_goes_to_the_contact_owner() {
         name: "New client".into(),
         stage: None,
         owner: None,
+        recheck: false,
     };
 
     crm.create_deal(&client, &deal, deadline()).await.unwrap();
@@ -988,6 +1004,7 @@ async fn a_deal_passes_to_the_manager_with_one_patch() {
         name: "New client".into(),
         stage: None,
         owner: Some(system_user()),
+        recheck: false,
     };
     let created = crm.create_deal(&client, &deal, deadline()).await.unwrap();
     assert_eq!(

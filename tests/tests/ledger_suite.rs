@@ -10,7 +10,7 @@ use bridge_core::EventKind;
 use bridge_core::adapters::{DynamoDbLedger, MemoryLedger};
 use bridge_core::clock::ManualClock;
 use bridge_core::ports::ledger::event_key;
-use bridge_core::ports::{Claim, Ledger, ParkedEvent, StoredAnswer};
+use bridge_core::ports::{Claim, Held, Ledger, Owner, ParkedEvent, StoredAnswer};
 use tokio::task::JoinSet;
 
 const START: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
@@ -30,11 +30,17 @@ fn key(call_id: &str) -> String {
 async fn first_claim_acquires_and_a_second_waits(ledger: &dyn Ledger) {
     let key = key("1767225600.1");
     assert_eq!(
-        ledger.claim(&key, START_MS + 30_000).await.unwrap(),
-        Claim::Acquired
+        ledger
+            .claim(&key, &Owner::new(), START_MS + 30_000)
+            .await
+            .unwrap(),
+        Claim::Acquired { recheck: false }
     );
     assert_eq!(
-        ledger.claim(&key, START_MS + 30_000).await.unwrap(),
+        ledger
+            .claim(&key, &Owner::new(), START_MS + 30_000)
+            .await
+            .unwrap(),
         Claim::InProgress,
         "the first run is still within its deadline"
     );
@@ -43,22 +49,34 @@ async fn first_claim_acquires_and_a_second_waits(ledger: &dyn Ledger) {
 async fn claim_is_free_again_once_the_deadline_passed(ledger: &dyn Ledger, clock: &ManualClock) {
     let key = key("1767225600.2");
     assert_eq!(
-        ledger.claim(&key, START_MS + 30_000).await.unwrap(),
-        Claim::Acquired
+        ledger
+            .claim(&key, &Owner::new(), START_MS + 30_000)
+            .await
+            .unwrap(),
+        Claim::Acquired { recheck: false }
     );
     clock.advance(29);
     assert_eq!(
-        ledger.claim(&key, START_MS + 60_000).await.unwrap(),
+        ledger
+            .claim(&key, &Owner::new(), START_MS + 60_000)
+            .await
+            .unwrap(),
         Claim::InProgress
     );
     clock.advance(1);
     // The first run timed out without releasing (a killed Lambda): the re-send takes over.
     assert_eq!(
-        ledger.claim(&key, START_MS + 60_000).await.unwrap(),
-        Claim::Acquired
+        ledger
+            .claim(&key, &Owner::new(), START_MS + 60_000)
+            .await
+            .unwrap(),
+        Claim::Acquired { recheck: false }
     );
     assert_eq!(
-        ledger.claim(&key, START_MS + 60_000).await.unwrap(),
+        ledger
+            .claim(&key, &Owner::new(), START_MS + 60_000)
+            .await
+            .unwrap(),
         Claim::InProgress,
         "the new claim holds until its own deadline"
     );
@@ -66,51 +84,82 @@ async fn claim_is_free_again_once_the_deadline_passed(ledger: &dyn Ledger, clock
 
 async fn completed_answer_is_replayed_until_it_expires(ledger: &dyn Ledger, clock: &ManualClock) {
     let key = key("1767225600.3");
+    let run = Owner::new();
     assert_eq!(
-        ledger.claim(&key, START_MS + 30_000).await.unwrap(),
-        Claim::Acquired
+        ledger.claim(&key, &run, START_MS + 30_000).await.unwrap(),
+        Claim::Acquired { recheck: false }
     );
-    ledger.complete(&key, &answer(), HOUR).await.unwrap();
     assert_eq!(
-        ledger.claim(&key, START_MS + 30_000).await.unwrap(),
+        ledger.complete(&key, &run, &answer(), HOUR).await.unwrap(),
+        Held::Yes
+    );
+    assert_eq!(
+        ledger
+            .claim(&key, &Owner::new(), START_MS + 30_000)
+            .await
+            .unwrap(),
         Claim::Completed(answer())
     );
     // Past the run's deadline the answer still stands: completion ended the claim.
     clock.advance(3599);
     assert_eq!(
-        ledger.claim(&key, START_MS + 3_700_000).await.unwrap(),
+        ledger
+            .claim(&key, &Owner::new(), START_MS + 3_700_000)
+            .await
+            .unwrap(),
         Claim::Completed(answer())
     );
     clock.advance(1);
     assert_eq!(
-        ledger.claim(&key, START_MS + 3_700_000).await.unwrap(),
-        Claim::Acquired,
+        ledger
+            .claim(&key, &Owner::new(), START_MS + 3_700_000)
+            .await
+            .unwrap(),
+        Claim::Acquired { recheck: false },
         "the answer expired after an hour"
     );
 }
 
 async fn released_claim_can_be_taken_again(ledger: &dyn Ledger) {
     let key = key("1767225600.4");
+    let run = Owner::new();
     assert_eq!(
-        ledger.claim(&key, START_MS + 30_000).await.unwrap(),
-        Claim::Acquired
+        ledger.claim(&key, &run, START_MS + 30_000).await.unwrap(),
+        Claim::Acquired { recheck: false }
     );
-    ledger.release(&key).await.unwrap();
+    assert_eq!(ledger.release(&key, &run, false).await.unwrap(), Held::Yes);
     assert_eq!(
-        ledger.claim(&key, START_MS + 30_000).await.unwrap(),
-        Claim::Acquired
+        ledger
+            .claim(&key, &Owner::new(), START_MS + 30_000)
+            .await
+            .unwrap(),
+        Claim::Acquired { recheck: false }
     );
-    // Releasing what is not there is not an error.
-    ledger.release(&self::key("never-claimed")).await.unwrap();
+    // Releasing what is not there is not an error, and changes nothing.
+    assert_eq!(
+        ledger
+            .release(&self::key("never-claimed"), &run, false)
+            .await
+            .unwrap(),
+        Held::No
+    );
 }
 
 async fn release_keeps_a_completed_answer(ledger: &dyn Ledger) {
     let key = key("1767225600.5");
-    ledger.claim(&key, START_MS + 30_000).await.unwrap();
-    ledger.complete(&key, &answer(), HOUR).await.unwrap();
-    ledger.release(&key).await.unwrap();
+    let run = Owner::new();
+    ledger.claim(&key, &run, START_MS + 30_000).await.unwrap();
+    ledger.complete(&key, &run, &answer(), HOUR).await.unwrap();
     assert_eq!(
-        ledger.claim(&key, START_MS + 30_000).await.unwrap(),
+        ledger.release(&key, &run, false).await.unwrap(),
+        Held::No,
+        "a late release of a completed event changes nothing"
+    );
+    assert_eq!(
+        ledger
+            .claim(&key, &Owner::new(), START_MS + 30_000)
+            .await
+            .unwrap(),
         Claim::Completed(answer())
     );
 }
@@ -118,18 +167,120 @@ async fn release_keeps_a_completed_answer(ledger: &dyn Ledger) {
 async fn kinds_of_one_call_are_separate_events(ledger: &dyn Ledger) {
     let before = event_key(EventKind::BeforeCall, "1767225600.6");
     let after = event_key(EventKind::AfterCall, "1767225600.6");
+    let run = Owner::new();
     assert_eq!(
-        ledger.claim(&before, START_MS + 30_000).await.unwrap(),
-        Claim::Acquired
+        ledger
+            .claim(&before, &run, START_MS + 30_000)
+            .await
+            .unwrap(),
+        Claim::Acquired { recheck: false }
     );
     assert_eq!(
-        ledger.claim(&after, START_MS + 30_000).await.unwrap(),
-        Claim::Acquired
+        ledger
+            .claim(&after, &Owner::new(), START_MS + 30_000)
+            .await
+            .unwrap(),
+        Claim::Acquired { recheck: false }
     );
-    ledger.complete(&before, &answer(), HOUR).await.unwrap();
+    ledger
+        .complete(&before, &run, &answer(), HOUR)
+        .await
+        .unwrap();
     assert_eq!(
-        ledger.claim(&after, START_MS + 30_000).await.unwrap(),
+        ledger
+            .claim(&after, &Owner::new(), START_MS + 30_000)
+            .await
+            .unwrap(),
         Claim::InProgress
+    );
+}
+
+async fn a_late_release_or_completion_of_an_expired_claim_changes_nothing(
+    ledger: &dyn Ledger,
+    clock: &ManualClock,
+) {
+    let key = key("1767225600.8");
+    let (late, current) = (Owner::new(), Owner::new());
+    ledger.claim(&key, &late, START_MS + 30_000).await.unwrap();
+    // The first run overran its deadline: a re-send took the event over.
+    clock.advance(31);
+    assert_eq!(
+        ledger
+            .claim(&key, &current, START_MS + 90_000)
+            .await
+            .unwrap(),
+        Claim::Acquired { recheck: false }
+    );
+    assert_eq!(
+        ledger.release(&key, &late, false).await.unwrap(),
+        Held::No,
+        "the late run cannot free the newer claim"
+    );
+    assert_eq!(
+        ledger.complete(&key, &late, &answer(), HOUR).await.unwrap(),
+        Held::No,
+        "nor complete it"
+    );
+    assert_eq!(
+        ledger
+            .claim(&key, &Owner::new(), START_MS + 90_000)
+            .await
+            .unwrap(),
+        Claim::InProgress,
+        "the current run still holds the event"
+    );
+    let answer = StoredAnswer {
+        body: r#"{"outcome":"call_logged"}"#.into(),
+    };
+    assert_eq!(
+        ledger
+            .complete(&key, &current, &answer, HOUR)
+            .await
+            .unwrap(),
+        Held::Yes
+    );
+    assert_eq!(
+        ledger
+            .claim(&key, &Owner::new(), START_MS + 90_000)
+            .await
+            .unwrap(),
+        Claim::Completed(answer)
+    );
+}
+
+async fn an_ambiguous_failure_makes_every_next_run_recheck_until_one_completes(
+    ledger: &dyn Ledger,
+) {
+    let key = key("1767225600.9");
+    let first = Owner::new();
+    ledger.claim(&key, &first, START_MS + 30_000).await.unwrap();
+    assert_eq!(ledger.release(&key, &first, true).await.unwrap(), Held::Yes);
+    let second = Owner::new();
+    assert_eq!(
+        ledger
+            .claim(&key, &second, START_MS + 30_000)
+            .await
+            .unwrap(),
+        Claim::Acquired { recheck: true },
+        "the write may have happened: check before writing"
+    );
+    // The rechecking run fails too, plainly this time: the doubt stays.
+    ledger.release(&key, &second, false).await.unwrap();
+    let third = Owner::new();
+    assert_eq!(
+        ledger.claim(&key, &third, START_MS + 30_000).await.unwrap(),
+        Claim::Acquired { recheck: true }
+    );
+    ledger
+        .complete(&key, &third, &answer(), HOUR)
+        .await
+        .unwrap();
+    assert_eq!(
+        ledger
+            .claim(&key, &Owner::new(), START_MS + 30_000)
+            .await
+            .unwrap(),
+        Claim::Completed(answer())
     );
 }
 
@@ -139,7 +290,7 @@ async fn concurrent_claims_acquire_once(ledger: Arc<dyn Ledger>) {
     for _ in 0..10 {
         let ledger = ledger.clone();
         let key = key.clone();
-        runs.spawn(async move { ledger.claim(&key, START_MS + 30_000).await });
+        runs.spawn(async move { ledger.claim(&key, &Owner::new(), START_MS + 30_000).await });
     }
     let claims: Vec<Claim> = runs
         .join_all()
@@ -147,7 +298,10 @@ async fn concurrent_claims_acquire_once(ledger: Arc<dyn Ledger>) {
         .into_iter()
         .map(|claim| claim.unwrap())
         .collect();
-    let acquired = claims.iter().filter(|c| **c == Claim::Acquired).count();
+    let acquired = claims
+        .iter()
+        .filter(|c| **c == Claim::Acquired { recheck: false })
+        .count();
     let waiting = claims.iter().filter(|c| **c == Claim::InProgress).count();
     assert_eq!((acquired, waiting), (1, 9), "{claims:?}");
 }
@@ -275,6 +429,21 @@ macro_rules! suite {
             async fn kinds_of_one_call_are_separate_events() {
                 super::kinds_of_one_call_are_separate_events(&*fresh().await.0).await;
             }
+            #[tokio::test]
+            async fn a_late_release_or_completion_of_an_expired_claim_changes_nothing() {
+                let (ledger, clock) = fresh().await;
+                super::a_late_release_or_completion_of_an_expired_claim_changes_nothing(
+                    &*ledger, &clock,
+                )
+                .await;
+            }
+            #[tokio::test]
+            async fn an_ambiguous_failure_makes_every_next_run_recheck_until_one_completes() {
+                super::an_ambiguous_failure_makes_every_next_run_recheck_until_one_completes(
+                    &*fresh().await.0,
+                )
+                .await;
+            }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn concurrent_claims_acquire_once() {
                 super::concurrent_claims_acquire_once(fresh().await.0).await;
@@ -353,14 +522,16 @@ mod dynamodb_items {
         let (client, table, ledger) = setup().await;
         let key = key("1767225600.11");
         let until_ms = START_MS + 29_500;
-        ledger.claim(&key, until_ms).await.unwrap();
+        let run = Owner::new();
+        ledger.claim(&key, &run, until_ms).await.unwrap();
         let claimed = item(&client, &table, &format!("idem#{key}")).await;
         assert_eq!(claimed.get("status"), Some(&s("INPROGRESS")));
         assert_eq!(claimed.get("in_progress_until"), Some(&n(until_ms)));
+        assert_eq!(claimed.get("owner"), Some(&s(run.as_str())));
         // TTL cleans an abandoned claim an hour after its deadline.
         assert_eq!(claimed.get(EXPIRES_AT), Some(&n(START + 29 + 3600)));
 
-        ledger.complete(&key, &answer(), HOUR).await.unwrap();
+        ledger.complete(&key, &run, &answer(), HOUR).await.unwrap();
         let completed = item(&client, &table, &format!("idem#{key}")).await;
         assert_eq!(completed.get("status"), Some(&s("COMPLETED")));
         assert_eq!(completed.get("answer_body"), Some(&s(&answer().body)));
@@ -381,7 +552,7 @@ mod dynamodb_items {
             .send()
             .await
             .unwrap();
-        match ledger.claim(&key, START_MS + 30_000).await {
+        match ledger.claim(&key, &Owner::new(), START_MS + 30_000).await {
             Err(CacheError::Malformed { key: k, reason }) => {
                 assert_eq!(k, key);
                 assert!(reason.contains("answer_body"), "{reason}");
@@ -405,8 +576,11 @@ mod dynamodb_items {
             .await
             .unwrap();
         assert_eq!(
-            ledger.claim(&key, START_MS + 30_000).await.unwrap(),
-            Claim::Acquired
+            ledger
+                .claim(&key, &Owner::new(), START_MS + 30_000)
+                .await
+                .unwrap(),
+            Claim::Acquired { recheck: false }
         );
     }
 

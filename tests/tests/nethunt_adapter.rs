@@ -608,9 +608,13 @@ async fn a_note_is_a_comment_with_the_title_on_its_first_line() {
 
     nethunt
         .add_note(
-            &id,
-            "AI-аналіз дзвінка",
-            "Клієнт хоче диван до п'ятниці.",
+            &bridge_core::ports::NewNote {
+                contact_id: (&id).to_string(),
+                call_id: "test-call".into(),
+                title: ("AI-аналіз дзвінка").to_string(),
+                text: ("Клієнт хоче диван до п'ятниці.").to_string(),
+                recheck: false,
+            },
             deadline(),
         )
         .await
@@ -634,6 +638,7 @@ async fn a_deal_is_linked_to_the_contact_and_owned_by_the_manager() {
         name: "Дзвінок +380501234567".into(),
         stage: Some("Новий лід".into()),
         owner: Some(olena()),
+        recheck: false,
     };
 
     let created = nethunt
@@ -672,6 +677,7 @@ async fn a_deal_without_a_deals_folder_is_a_configuration_error() {
         name: "Угода".into(),
         stage: None,
         owner: None,
+        recheck: false,
     };
 
     let result = nethunt

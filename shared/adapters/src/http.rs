@@ -20,6 +20,10 @@ pub enum HttpError {
     /// 5xx, timeouts, network errors, the deadline: worth trying again later.
     #[error("{0}")]
     Transient(String),
+    /// A request that is not safe to repeat failed after it was sent (timeout, reset, 5xx):
+    /// the server may have acted on it.
+    #[error("{0} (after the request was sent: it may have taken effect)")]
+    Ambiguous(String),
     /// The client could not be built (TLS, settings).
     #[error("HTTP client: {0}")]
     Client(String),
@@ -30,6 +34,7 @@ impl From<HttpError> for CrmError {
         match error {
             HttpError::Throttled { retry_after } => Self::Throttled { retry_after },
             HttpError::Transient(message) => Self::Transient(message),
+            HttpError::Ambiguous(message) => Self::Ambiguous(message),
             HttpError::Client(message) => Self::Config(format!("HTTP client: {message}")),
         }
     }
@@ -110,6 +115,9 @@ pub async fn send(
             .await;
         let (error, retry_after) = match outcome {
             Ok(response) => match retry_reason(&response, replay) {
+                None if replay == Replay::OnlyIfNotProcessed && written_maybe(&response) => {
+                    return Err(HttpError::Ambiguous(format!("HTTP {}", response.status())));
+                }
                 None => return Ok(response),
                 Some(error) => (error, retry_after(&response)),
             },
@@ -117,7 +125,9 @@ pub async fn send(
             Err(e) if replay == Replay::Safe && (e.is_timeout() || e.is_request()) => {
                 (HttpError::Transient(describe(&e)), None)
             }
-            Err(e) => return Err(HttpError::Transient(describe(&e))),
+            Err(e) if replay == Replay::Safe => return Err(HttpError::Transient(describe(&e))),
+            // Sent, no answer: the write may have happened.
+            Err(e) => return Err(HttpError::Ambiguous(describe(&e))),
         };
         let Some(backoff) = delays.next() else {
             return Err(error);
@@ -152,6 +162,14 @@ fn retry_reason(response: &Response, replay: Replay) -> Option<HttpError> {
         return Some(HttpError::Transient(format!("HTTP {status}")));
     }
     None
+}
+
+/// A 5xx answer to a write that is not safe to repeat: the server may have performed it
+/// (a 503 with `Retry-After` is a refusal, retried as such).
+fn written_maybe(response: &Response) -> bool {
+    let status = response.status();
+    status.is_server_error()
+        && !(status == StatusCode::SERVICE_UNAVAILABLE && retry_after(response).is_some())
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is not used by either CRM).

@@ -1405,13 +1405,11 @@ impl Crm for SlowCrm {
 
     async fn add_note(
         &self,
-        contact_id: &str,
-        title: &str,
-        text: &str,
+        note: &bridge_core::ports::NewNote,
         deadline: Deadline,
     ) -> Result<(), CrmError> {
         self.pause(Operation::AddNote).await;
-        self.inner.add_note(contact_id, title, text, deadline).await
+        self.inner.add_note(note, deadline).await
     }
 
     async fn create_deal(

@@ -93,6 +93,9 @@ pub struct CallActivity {
     pub recording_url: Option<String>,
     /// A contact was created for this call.
     pub new_contact: bool,
+    /// An earlier attempt may have written this record (an ambiguous failure): the adapter
+    /// checks the CRM before writing where the CRM has no fence of its own.
+    pub recheck: bool,
 }
 
 /// Builds the call record.
@@ -196,6 +199,7 @@ pub fn call_activity(
         wait_secs: durations.wait.unwrap_or(0),
         recording_url: event.recording_url.clone(),
         new_contact: contact.is_new(),
+        recheck: false,
     }
 }
 

@@ -5,6 +5,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 pub trait Clock: Send + Sync {
     /// Seconds since the Unix epoch.
     fn now_epoch_secs(&self) -> i64;
+
+    /// Milliseconds since the Unix epoch (claims and leases are timed to the millisecond).
+    fn now_epoch_ms(&self) -> i64 {
+        self.now_epoch_secs().saturating_mul(1000)
+    }
 }
 
 /// The real clock.
@@ -14,6 +19,10 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now_epoch_secs(&self) -> i64 {
         jiff::Timestamp::now().as_second()
+    }
+
+    fn now_epoch_ms(&self) -> i64 {
+        jiff::Timestamp::now().as_millisecond()
     }
 }
 

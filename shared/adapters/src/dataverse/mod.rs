@@ -63,7 +63,7 @@ use uuid::Uuid;
 use crate::http::{self, RetryPolicy};
 use bridge_domain::activity::{CallActivity, ContactRef, CrmUser};
 use bridge_domain::phone::PhoneNumber;
-use bridge_domain::ports::crm::{Crm, CrmError, CrmKind, DealRef, LoggedCall, NewDeal};
+use bridge_domain::ports::crm::{Crm, CrmError, CrmKind, DealRef, LoggedCall, NewDeal, NewNote};
 use bridge_domain::ringostat::Utm;
 use bridge_domain::secret::Secret;
 
@@ -348,14 +348,9 @@ impl Crm for Dataverse {
         self.log_phonecall(activity, deadline).await
     }
 
-    async fn add_note(
-        &self,
-        contact_id: &str,
-        title: &str,
-        text: &str,
-        deadline: Deadline,
-    ) -> Result<(), CrmError> {
-        self.insert_note(contact_id, title, text, deadline).await
+    async fn add_note(&self, note: &NewNote, deadline: Deadline) -> Result<(), CrmError> {
+        self.insert_note(&note.contact_id, &note.title, &note.text, deadline)
+            .await
     }
 
     async fn create_deal(

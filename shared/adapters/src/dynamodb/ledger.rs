@@ -5,14 +5,18 @@
 //!
 //! | attribute           | type | meaning                                                   |
 //! |---------------------|------|-----------------------------------------------------------|
-//! | `status`            | S    | `INPROGRESS` or `COMPLETED`                               |
-//! | `in_progress_until` | N    | epoch ms: the claiming run's deadline                     |
+//! | `status`            | S    | `INPROGRESS`, `RELEASED` (after an ambiguous failure) or `COMPLETED` |
+//! | `owner`             | S    | the claiming run's token (in progress only)               |
+//! | `ambiguous`         | BOOL | an earlier run may have written part of the event         |
+//! | `in_progress_until` | N    | epoch ms: the claiming run's deadline plus its completion margin |
 //! | `expires_at`        | N    | epoch s: TTL; deadline + 1 h while in progress, then the answer's expiry |
 //! | `answer_body`       | S    | body answered (completed only)                            |
 //!
-//! A claim is one conditional `PutItem` that returns the old item when it fails (no `GetItem`),
-//! completion one `UpdateItem`, release one conditional `DeleteItem`. Expiry is decided by the
-//! condition and by code, never by DynamoDB's TTL, which deletes days late.
+//! A claim is one conditional `PutItem` that returns the old item (on success, to learn whether
+//! an earlier run was ambiguous; on refusal, to learn why). Completion and release are
+//! conditional on the claim's `owner`: a run whose claim expired and was taken over cannot
+//! overwrite or delete the newer claim. Expiry is decided by the condition and by code, never by
+//! DynamoDB's TTL, which deletes days late.
 //!
 //! Parked events, in the parked table (`pk = <kind>#<call id>`): `kind`, `content_type`?,
 //! `body` (B), `query`?, `error`, `parked_at` (N), `attempts` (N) and `expires_at` =
@@ -27,19 +31,25 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::cache::{DynamoDbCache, EXPIRES_AT, Item, KEY, number, string, unavailable};
 use bridge_domain::clock::{Clock, SystemClock};
 use bridge_domain::ports::cache::{CacheError, expiry};
-use bridge_domain::ports::ledger::{Claim, Ledger, ParkedEvent, StoredAnswer, oldest_first};
+use bridge_domain::ports::ledger::{
+    AMBIGUITY_MEMORY, Claim, Held, Ledger, Owner, ParkedEvent, StoredAnswer, oldest_first,
+};
 use bridge_domain::ringostat::EventKind;
 
 const STATUS: &str = "status";
 const IN_PROGRESS_UNTIL: &str = "in_progress_until";
 const ANSWER_BODY: &str = "answer_body";
+const OWNER: &str = "owner";
+const AMBIGUOUS: &str = "ambiguous";
 const IN_PROGRESS: &str = "INPROGRESS";
+const RELEASED: &str = "RELEASED";
 const COMPLETED: &str = "COMPLETED";
 
 /// How long an abandoned claim outlives its deadline before DynamoDB's TTL may remove it.
@@ -50,7 +60,11 @@ const PARKED_RETENTION_SECS: i64 = 30 * 24 * 3600;
 /// The whole claim, in one condition: the key is free, its record expired, or the run that
 /// holds it passed its deadline.
 const CLAIM_CONDITION: &str = "attribute_not_exists(#pk) OR #expires_at <= :now_s \
+     OR #status = :released \
      OR (#status = :in_progress AND #in_progress_until <= :now_ms)";
+
+/// Completion and release: only by the run that holds the claim.
+const OWNER_CONDITION: &str = "#status = :in_progress AND #owner = :owner";
 
 pub struct DynamoDbLedger {
     client: Client,
@@ -100,8 +114,7 @@ impl DynamoDbLedger {
     }
 
     fn now(&self) -> (i64, i64) {
-        let now_s = self.clock.now_epoch_secs();
-        (now_s, now_s.saturating_mul(1000))
+        (self.clock.now_epoch_secs(), self.clock.now_epoch_ms())
     }
 }
 
@@ -111,7 +124,7 @@ fn idem_key(key: &str) -> String {
 
 #[async_trait]
 impl Ledger for DynamoDbLedger {
-    async fn claim(&self, key: &str, until_ms: i64) -> Result<Claim, CacheError> {
+    async fn claim(&self, key: &str, owner: &Owner, until_ms: i64) -> Result<Claim, CacheError> {
         let (now_s, now_ms) = self.now();
         let expires_at = until_ms
             .div_euclid(1000)
@@ -122,6 +135,7 @@ impl Ledger for DynamoDbLedger {
             .table_name(&self.cache_table)
             .item(KEY, AttributeValue::S(idem_key(key)))
             .item(STATUS, AttributeValue::S(IN_PROGRESS.into()))
+            .item(OWNER, AttributeValue::S(owner.as_str().to_owned()))
             .item(IN_PROGRESS_UNTIL, AttributeValue::N(until_ms.to_string()))
             .item(EXPIRES_AT, AttributeValue::N(expires_at.to_string()))
             .condition_expression(CLAIM_CONDITION)
@@ -132,12 +146,25 @@ impl Ledger for DynamoDbLedger {
             .expression_attribute_values(":now_s", AttributeValue::N(now_s.to_string()))
             .expression_attribute_values(":now_ms", AttributeValue::N(now_ms.to_string()))
             .expression_attribute_values(":in_progress", AttributeValue::S(IN_PROGRESS.into()))
-            // The refusal carries the record that caused it: no second round trip.
+            .expression_attribute_values(":released", AttributeValue::S(RELEASED.into()))
+            // Success returns the record it replaced (was an earlier run ambiguous?); the
+            // refusal carries the record that caused it: no second round trip either way.
+            .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Claim::Acquired),
+            Ok(output) => {
+                let recheck = output
+                    .attributes()
+                    .is_some_and(|old| was_ambiguous(old, now_s));
+                if recheck {
+                    // Carry the flag until the event completes: a failing recheck run must
+                    // leave the next one rechecking too.
+                    self.mark_ambiguous(key, owner).await?;
+                }
+                Ok(Claim::Acquired { recheck })
+            }
             Err(SdkError::ServiceError(e)) => match e.into_err() {
                 PutItemError::ConditionalCheckFailedException(failed) => {
                     let old = failed.item.ok_or_else(|| {
@@ -156,54 +183,91 @@ impl Ledger for DynamoDbLedger {
     async fn complete(
         &self,
         key: &str,
+        owner: &Owner,
         answer: &StoredAnswer,
         ttl: Duration,
-    ) -> Result<(), CacheError> {
+    ) -> Result<Held, CacheError> {
         let expires_at = expiry(self.clock.now_epoch_secs(), ttl);
-        self.client
+        let result = self
+            .client
             .update_item()
             .table_name(&self.cache_table)
             .key(KEY, AttributeValue::S(idem_key(key)))
             .update_expression(
                 "SET #status = :completed, \
                  #answer_body = :answer_body, #expires_at = :expires_at \
-                 REMOVE #in_progress_until",
+                 REMOVE #in_progress_until, #owner, #ambiguous",
             )
+            .condition_expression(OWNER_CONDITION)
             .expression_attribute_names("#status", STATUS)
+            .expression_attribute_names("#owner", OWNER)
+            .expression_attribute_names("#ambiguous", AMBIGUOUS)
             .expression_attribute_names("#answer_body", ANSWER_BODY)
             .expression_attribute_names("#expires_at", EXPIRES_AT)
             .expression_attribute_names("#in_progress_until", IN_PROGRESS_UNTIL)
             .expression_attribute_values(":completed", AttributeValue::S(COMPLETED.into()))
+            .expression_attribute_values(":in_progress", AttributeValue::S(IN_PROGRESS.into()))
+            .expression_attribute_values(":owner", AttributeValue::S(owner.as_str().to_owned()))
             .expression_attribute_values(":answer_body", AttributeValue::S(answer.body.clone()))
             .expression_attribute_values(":expires_at", AttributeValue::N(expires_at.to_string()))
             .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+            .await;
+        held(result)
     }
 
-    async fn release(&self, key: &str) -> Result<(), CacheError> {
+    async fn release(&self, key: &str, owner: &Owner, ambiguous: bool) -> Result<Held, CacheError> {
+        if !ambiguous {
+            let result = self
+                .client
+                .delete_item()
+                .table_name(&self.cache_table)
+                .key(KEY, AttributeValue::S(idem_key(key)))
+                // Only this run's unfinished claim (a completed answer, or a newer run's
+                // claim, must survive a late release), and only when no earlier run was
+                // ambiguous: that doubt must outlive this run.
+                .condition_expression(format!(
+                    "{OWNER_CONDITION} AND attribute_not_exists(#ambiguous)"
+                ))
+                .expression_attribute_names("#status", STATUS)
+                .expression_attribute_names("#owner", OWNER)
+                .expression_attribute_names("#ambiguous", AMBIGUOUS)
+                .expression_attribute_values(":in_progress", AttributeValue::S(IN_PROGRESS.into()))
+                .expression_attribute_values(":owner", AttributeValue::S(owner.as_str().to_owned()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(Held::Yes),
+                // Not ours, done, or doubtful: the update below decides which.
+                Err(SdkError::ServiceError(e))
+                    if matches!(e.err(), DeleteItemError::ConditionalCheckFailedException(_)) => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        // Free to claim, and the next claim rechecks the CRM first.
+        let expires_at = expiry(self.clock.now_epoch_secs(), AMBIGUITY_MEMORY);
         let result = self
             .client
-            .delete_item()
+            .update_item()
             .table_name(&self.cache_table)
             .key(KEY, AttributeValue::S(idem_key(key)))
-            // Only an unfinished claim: a completed answer must survive a late release.
-            .condition_expression("#status = :in_progress")
+            .update_expression(
+                "SET #status = :released, #ambiguous = :true, #expires_at = :expires_at \
+                 REMOVE #owner, #in_progress_until",
+            )
+            .condition_expression(OWNER_CONDITION)
             .expression_attribute_names("#status", STATUS)
+            .expression_attribute_names("#owner", OWNER)
+            .expression_attribute_names("#ambiguous", AMBIGUOUS)
+            .expression_attribute_names("#expires_at", EXPIRES_AT)
+            .expression_attribute_names("#in_progress_until", IN_PROGRESS_UNTIL)
+            .expression_attribute_values(":released", AttributeValue::S(RELEASED.into()))
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":expires_at", AttributeValue::N(expires_at.to_string()))
             .expression_attribute_values(":in_progress", AttributeValue::S(IN_PROGRESS.into()))
+            .expression_attribute_values(":owner", AttributeValue::S(owner.as_str().to_owned()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Absent or completed: nothing to release.
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), DeleteItemError::ConditionalCheckFailedException(_)) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        held(result)
     }
 
     async fn park(&self, event: &ParkedEvent) -> Result<(), CacheError> {
@@ -292,6 +356,52 @@ impl Ledger for DynamoDbLedger {
     }
 }
 
+impl DynamoDbLedger {
+    /// Marks `owner`'s fresh claim as following an ambiguous run.
+    async fn mark_ambiguous(&self, key: &str, owner: &Owner) -> Result<(), CacheError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.cache_table)
+            .key(KEY, AttributeValue::S(idem_key(key)))
+            .update_expression("SET #ambiguous = :true")
+            .condition_expression(OWNER_CONDITION)
+            .expression_attribute_names("#status", STATUS)
+            .expression_attribute_names("#owner", OWNER)
+            .expression_attribute_names("#ambiguous", AMBIGUOUS)
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":in_progress", AttributeValue::S(IN_PROGRESS.into()))
+            .expression_attribute_values(":owner", AttributeValue::S(owner.as_str().to_owned()))
+            .send()
+            .await;
+        held(result).map(|_| ())
+    }
+}
+
+/// An update conditioned on the owner: `Held::No` when the condition failed.
+fn held<T>(
+    result: Result<T, SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>>,
+) -> Result<Held, CacheError> {
+    match result {
+        Ok(_) => Ok(Held::Yes),
+        Err(SdkError::ServiceError(e))
+            if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+        {
+            Ok(Held::No)
+        }
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+/// Whether the record a claim replaced says an earlier run may have written part of the event
+/// (a completed record never does; an expired record's flag is stale but still true).
+fn was_ambiguous(old: &Item, now_s: i64) -> bool {
+    let flagged = matches!(old.get(AMBIGUOUS), Some(AttributeValue::Bool(true)));
+    let completed_live = string(old, STATUS).as_deref() == Some(COMPLETED)
+        && number(old, EXPIRES_AT).is_some_and(|e| e > now_s);
+    flagged && !completed_live
+}
+
 /// What a refused claim means, read from the record DynamoDB returned. The times are the ones
 /// the condition used, so code and condition agree.
 fn refused_claim(key: &str, old: &Item, now_s: i64) -> Result<Claim, CacheError> {
@@ -304,7 +414,7 @@ fn refused_claim(key: &str, old: &Item, now_s: i64) -> Result<Claim, CacheError>
         // Held by a run before its deadline. (The condition used these same times, so a
         // refused record is live; should it read otherwise, refusing is the safe answer: the
         // sender retries.)
-        Some(IN_PROGRESS | COMPLETED) => Ok(Claim::InProgress),
+        Some(IN_PROGRESS | COMPLETED | RELEASED) => Ok(Claim::InProgress),
         _ => Err(malformed(key, STATUS)),
     }
 }

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use bridge_domain::activity::{CallActivity, ContactRef, CrmUser};
 use bridge_domain::deadline::Deadline;
 use bridge_domain::phone::PhoneNumber;
-use bridge_domain::ports::crm::{Crm, CrmError, CrmKind, DealRef, LoggedCall, NewDeal};
+use bridge_domain::ports::crm::{Crm, CrmError, CrmKind, DealRef, LoggedCall, NewDeal, NewNote};
 use bridge_domain::ringostat::Utm;
 
 /// A contact as the fake keeps it.
@@ -39,6 +39,7 @@ pub struct StoredDeal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredNote {
     pub contact_id: String,
+    pub call_id: String,
     pub title: String,
     pub text: String,
 }
@@ -258,7 +259,9 @@ impl Crm for MemoryCrm {
             .calls
             .iter()
             .position(|c| c.call_id == activity.call_id);
-        if let (true, Some(index)) = (self.dedupes_calls, earlier) {
+        // Without a fence of its own it finds the earlier record when asked to recheck, as
+        // the NetHunt adapter does.
+        if let (true, Some(index)) = (self.dedupes_calls || activity.recheck, earlier) {
             return Ok(LoggedCall {
                 id: Some(format!("call-{index}")),
                 already_existed: true,
@@ -271,20 +274,22 @@ impl Crm for MemoryCrm {
         })
     }
 
-    async fn add_note(
-        &self,
-        contact_id: &str,
-        title: &str,
-        text: &str,
-        _deadline: Deadline,
-    ) -> Result<(), CrmError> {
+    async fn add_note(&self, note: &NewNote, _deadline: Deadline) -> Result<(), CrmError> {
         let mut state = self.state();
         state.enter(Operation::AddNote)?;
-        state.contact_mut(contact_id)?;
+        state.contact_mut(&note.contact_id)?;
+        let written = state
+            .notes
+            .iter()
+            .any(|n| n.contact_id == note.contact_id && n.call_id == note.call_id);
+        if note.recheck && written {
+            return Ok(());
+        }
         state.notes.push(StoredNote {
-            contact_id: contact_id.to_owned(),
-            title: title.to_owned(),
-            text: text.to_owned(),
+            contact_id: note.contact_id.clone(),
+            call_id: note.call_id.clone(),
+            title: note.title.clone(),
+            text: note.text.clone(),
         });
         Ok(())
     }

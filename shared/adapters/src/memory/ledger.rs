@@ -9,7 +9,9 @@ use async_trait::async_trait;
 
 use bridge_domain::clock::{Clock, SystemClock};
 use bridge_domain::ports::cache::{CacheError, expiry};
-use bridge_domain::ports::ledger::{Claim, Ledger, ParkedEvent, StoredAnswer, oldest_first};
+use bridge_domain::ports::ledger::{
+    AMBIGUITY_MEMORY, Claim, Held, Ledger, Owner, ParkedEvent, StoredAnswer, oldest_first,
+};
 
 /// How long an abandoned claim is kept after its deadline (the DynamoDB adapter's TTL margin).
 const IN_PROGRESS_GRACE_SECS: i64 = 3600;
@@ -17,9 +19,14 @@ const IN_PROGRESS_GRACE_SECS: i64 = 3600;
 #[derive(Debug, Clone)]
 enum Record {
     InProgress {
+        owner: Owner,
         until_ms: i64,
         expires_at: i64,
+        /// An earlier run may have written part of the event.
+        ambiguous: bool,
     },
+    /// Released after an ambiguous failure: free to claim, remembered for `recheck`.
+    Released { expires_at: i64 },
     Completed {
         answer: StoredAnswer,
         expires_at: i64,
@@ -33,9 +40,24 @@ impl Record {
             Self::InProgress {
                 until_ms,
                 expires_at,
+                ..
             } => *until_ms > now_ms && *expires_at > now_s,
+            Self::Released { .. } => false,
             Self::Completed { expires_at, .. } => *expires_at > now_s,
         }
+    }
+
+    /// Whether a run may have written part of the event before.
+    fn ambiguous(&self, now_s: i64) -> bool {
+        match self {
+            Self::InProgress { ambiguous, .. } => *ambiguous,
+            Self::Released { expires_at } => *expires_at > now_s,
+            Self::Completed { .. } => false,
+        }
+    }
+
+    fn held_by(&self, owner: &Owner) -> bool {
+        matches!(self, Self::InProgress { owner: held, .. } if held == owner)
     }
 }
 
@@ -76,56 +98,73 @@ impl MemoryLedger {
 
 #[async_trait]
 impl Ledger for MemoryLedger {
-    async fn claim(&self, key: &str, until_ms: i64) -> Result<Claim, CacheError> {
+    async fn claim(&self, key: &str, owner: &Owner, until_ms: i64) -> Result<Claim, CacheError> {
         let now_s = self.clock.now_epoch_secs();
-        let now_ms = now_s.saturating_mul(1000);
+        let now_ms = self.clock.now_epoch_ms();
         // Check and claim under one guard, as DynamoDB's conditional write does.
         let mut state = self.state();
-        match state.records.get(key) {
-            Some(record) if record.is_live(now_s, now_ms) => {
+        let mut recheck = false;
+        if let Some(record) = state.records.get(key) {
+            if record.is_live(now_s, now_ms) {
                 return Ok(match record {
                     Record::Completed { answer, .. } => Claim::Completed(answer.clone()),
-                    Record::InProgress { .. } => Claim::InProgress,
+                    Record::InProgress { .. } | Record::Released { .. } => Claim::InProgress,
                 });
             }
-            _ => {}
+            recheck = record.ambiguous(now_s);
         }
         state.records.insert(
             key.to_owned(),
             Record::InProgress {
+                owner: owner.clone(),
                 until_ms,
                 expires_at: until_ms
                     .div_euclid(1000)
                     .saturating_add(IN_PROGRESS_GRACE_SECS),
+                ambiguous: recheck,
             },
         );
-        Ok(Claim::Acquired)
+        Ok(Claim::Acquired { recheck })
     }
 
     async fn complete(
         &self,
         key: &str,
+        owner: &Owner,
         answer: &StoredAnswer,
         ttl: Duration,
-    ) -> Result<(), CacheError> {
+    ) -> Result<Held, CacheError> {
         let expires_at = expiry(self.clock.now_epoch_secs(), ttl);
-        self.state().records.insert(
+        let mut state = self.state();
+        if !state.records.get(key).is_some_and(|r| r.held_by(owner)) {
+            return Ok(Held::No);
+        }
+        state.records.insert(
             key.to_owned(),
             Record::Completed {
                 answer: answer.clone(),
                 expires_at,
             },
         );
-        Ok(())
+        Ok(Held::Yes)
     }
 
-    async fn release(&self, key: &str) -> Result<(), CacheError> {
+    async fn release(&self, key: &str, owner: &Owner, ambiguous: bool) -> Result<Held, CacheError> {
         let mut state = self.state();
-        // Only an unfinished claim: a completed answer must survive a late release.
-        if matches!(state.records.get(key), Some(Record::InProgress { .. })) {
+        // Only this run's unfinished claim: a completed answer, or a newer run's claim, must
+        // survive a late release.
+        let Some(record) = state.records.get(key).filter(|r| r.held_by(owner)) else {
+            return Ok(Held::No);
+        };
+        if ambiguous || record.ambiguous(self.clock.now_epoch_secs()) {
+            let expires_at = expiry(self.clock.now_epoch_secs(), AMBIGUITY_MEMORY);
+            state
+                .records
+                .insert(key.to_owned(), Record::Released { expires_at });
+        } else {
             state.records.remove(key);
         }
-        Ok(())
+        Ok(Held::Yes)
     }
 
     async fn park(&self, event: &ParkedEvent) -> Result<(), CacheError> {

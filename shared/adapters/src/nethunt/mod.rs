@@ -50,7 +50,7 @@ use serde_json::json;
 use crate::http::{self, RetryPolicy};
 use bridge_domain::activity::{CallActivity, ContactRef, CrmUser};
 use bridge_domain::phone::PhoneNumber;
-use bridge_domain::ports::crm::{Crm, CrmError, CrmKind, DealRef, LoggedCall, NewDeal};
+use bridge_domain::ports::crm::{Crm, CrmError, CrmKind, DealRef, LoggedCall, NewDeal, NewNote};
 use bridge_domain::ringostat::Utm;
 use bridge_domain::secret::Secret;
 
@@ -334,14 +334,9 @@ impl Crm for NetHunt {
         self.create_call_log(activity, deadline).await
     }
 
-    async fn add_note(
-        &self,
-        contact_id: &str,
-        title: &str,
-        text: &str,
-        deadline: Deadline,
-    ) -> Result<(), CrmError> {
-        self.create_comment(contact_id, title, text, deadline).await
+    async fn add_note(&self, note: &NewNote, deadline: Deadline) -> Result<(), CrmError> {
+        self.create_comment(&note.contact_id, &note.title, &note.text, deadline)
+            .await
     }
 
     async fn create_deal(

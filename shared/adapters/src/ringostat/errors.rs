@@ -18,6 +18,8 @@ impl From<HttpError> for RingostatApiError {
                 None => "throttled".to_owned(),
             }),
             HttpError::Transient(message) => Self::Transient(message),
+            // A call request that may have been placed: say so, never retry it blindly.
+            error @ HttpError::Ambiguous(_) => Self::Transient(error.to_string()),
             HttpError::Client(message) => Self::Config(format!("HTTP client: {message}")),
         }
     }

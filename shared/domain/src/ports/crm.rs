@@ -59,6 +59,19 @@ pub struct LoggedCall {
     pub already_existed: bool,
 }
 
+/// A note (NetHunt comment, Dataverse annotation) on a contact, written for one Ringostat call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNote {
+    pub contact_id: String,
+    /// The Ringostat call the note belongs to: the key of its idempotency (the text carries it
+    /// too, as `Ringostat ID: …`).
+    pub call_id: String,
+    pub title: String,
+    pub text: String,
+    /// An earlier attempt may have written it: check before writing.
+    pub recheck: bool,
+}
+
 /// A deal (NetHunt "Deal" record, Dataverse `opportunity`) to create for a new client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDeal {
@@ -66,6 +79,10 @@ pub struct NewDeal {
     /// Stage or status label, as the CRM names it; `None` keeps the CRM's default.
     pub stage: Option<String>,
     pub owner: Option<CrmUser>,
+    /// An earlier attempt may have created it: the adapter looks for the contact's deal from
+    /// the bridge before creating one (Dataverse: the deal's id is derived from the contact's,
+    /// so a second create is refused anyway).
+    pub recheck: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,9 +104,14 @@ pub enum CrmError {
     /// The CRM refused the request; its own message is kept (400, 409, 412, 422, …).
     #[error("CRM rejected the request ({status}): {message}")]
     Rejected { status: u16, message: String },
-    /// A failure worth retrying later: 5xx, timeouts, network errors, the deadline.
+    /// A failure worth retrying later: 5xx, timeouts, network errors, the deadline. The CRM
+    /// did not perform the request (or it was a read, or an idempotent write).
     #[error("CRM temporarily unavailable: {0}")]
     Transient(String),
+    /// A write that may have happened: a timeout, a reset or a 5xx after the request was sent.
+    /// Worth retrying, but only after checking the CRM for the earlier write.
+    #[error("CRM write outcome unknown: {0}")]
+    Ambiguous(String),
     /// The bridge's configuration does not fit the CRM (unknown field, folder or user).
     #[error("CRM configuration problem: {0}")]
     Config(String),
@@ -98,7 +120,15 @@ pub enum CrmError {
 impl CrmError {
     /// Whether the same request may succeed later (park and replay the event).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Throttled { .. } | Self::Transient(_))
+        matches!(
+            self,
+            Self::Throttled { .. } | Self::Transient(_) | Self::Ambiguous(_)
+        )
+    }
+
+    /// Whether the failed write may nevertheless have happened.
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(self, Self::Ambiguous(_))
     }
 }
 
@@ -145,14 +175,9 @@ pub trait Crm: Send + Sync {
         deadline: Deadline,
     ) -> Result<LoggedCall, CrmError>;
 
-    /// Adds a comment (NetHunt) or note (Dataverse annotation) to the contact.
-    async fn add_note(
-        &self,
-        contact_id: &str,
-        title: &str,
-        text: &str,
-        deadline: Deadline,
-    ) -> Result<(), CrmError>;
+    /// Adds a comment (NetHunt) or note (Dataverse annotation) to the contact; with
+    /// `note.recheck`, first looks for the same note written by an earlier, ambiguous attempt.
+    async fn add_note(&self, note: &NewNote, deadline: Deadline) -> Result<(), CrmError>;
 
     /// Creates a deal linked to the contact.
     async fn create_deal(

@@ -27,8 +27,10 @@ pub struct StoredAnswer {
 /// The outcome of claiming an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// This run owns the event: it must complete or release it.
-    Acquired,
+    /// This run owns the event: it must complete or release it. `recheck`: an earlier run
+    /// failed after a write that may have happened (a timeout, a reset, a 5xx after sending),
+    /// so this run checks the CRM before writing again.
+    Acquired { recheck: bool },
     /// Done before: answer what was answered then.
     Completed(StoredAnswer),
     /// Another run holds it and has not finished (nor passed its deadline).
@@ -75,21 +77,69 @@ pub fn event_key(kind: EventKind, call_id: &str) -> String {
     format!("{}#{call_id}", kind.as_str())
 }
 
+/// How long a release after an ambiguous failure is remembered (the next claim rechecks):
+/// as long as a completed answer, since Ringostat's manual re-send can come days later.
+pub const AMBIGUITY_MEMORY: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Whether a claim's owner still held it when it completed or released it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// The change was made.
+    Yes,
+    /// Another run owns the key now (this run's claim had expired), or it is done: nothing
+    /// was changed.
+    No,
+}
+
+/// A token naming one run's claim; every change to the claim is conditional on it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Owner(pub String);
+
+impl Owner {
+    /// A token no other run has: time, process and a counter, hashed with a per-process
+    /// random key (no randomness crate needed for uniqueness).
+    pub fn new() -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let state = std::collections::hash_map::RandomState::new();
+        let mut hasher = state.build_hasher();
+        hasher.write_u64(crate::deadline::epoch_ms());
+        hasher.write_u32(std::process::id());
+        hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        let high = hasher.finish();
+        hasher.write_u64(high);
+        Self(format!("{high:016x}{:016x}", hasher.finish()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Owner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[async_trait]
 pub trait Ledger: Send + Sync {
-    /// Claims `key` for a run that ends at `until_ms` (epoch milliseconds).
-    async fn claim(&self, key: &str, until_ms: i64) -> Result<Claim, CacheError>;
+    /// Claims `key` for `owner`, a run that ends at `until_ms` (epoch milliseconds).
+    async fn claim(&self, key: &str, owner: &Owner, until_ms: i64) -> Result<Claim, CacheError>;
 
-    /// Marks the event done and keeps `answer` for `ttl`.
+    /// Marks the event done and keeps `answer` for `ttl`, if `owner` still holds the claim.
     async fn complete(
         &self,
         key: &str,
+        owner: &Owner,
         answer: &StoredAnswer,
         ttl: Duration,
-    ) -> Result<(), CacheError>;
+    ) -> Result<Held, CacheError>;
 
-    /// Drops an unfinished claim so the event can run again.
-    async fn release(&self, key: &str) -> Result<(), CacheError>;
+    /// Drops `owner`'s unfinished claim so the event can run again; `ambiguous`: the run may
+    /// have written part of it, and the next claim says so (`recheck`).
+    async fn release(&self, key: &str, owner: &Owner, ambiguous: bool) -> Result<Held, CacheError>;
 
     /// Keeps a failed event (replacing an earlier parking of the same key).
     async fn park(&self, event: &ParkedEvent) -> Result<(), CacheError>;

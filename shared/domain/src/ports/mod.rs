@@ -7,8 +7,8 @@ pub mod ledger;
 pub mod ringostat;
 
 pub use cache::{Cache, CacheError, ManagerRoute};
-pub use crm::{Crm, CrmError, CrmKind, DealRef, LoggedCall, NewDeal};
-pub use ledger::{Claim, Ledger, ParkedEvent, StoredAnswer};
+pub use crm::{Crm, CrmError, CrmKind, DealRef, LoggedCall, NewDeal, NewNote};
+pub use ledger::{Claim, Held, Ledger, Owner, ParkedEvent, StoredAnswer};
 pub use ringostat::{
     CallRow, CallWindow, Dialer, RingostatApiError, RingostatCallLog, SmartPhoneContact,
     SmartPhoneDirectory,

@@ -6,11 +6,11 @@ use async_trait::async_trait;
 
 use crate::activity::{Language, call_activity};
 use crate::deadline::Deadline;
-use crate::ports::crm::{Crm, CrmError};
+use crate::ports::crm::{Crm, CrmError, NewNote};
 use crate::ringostat::CallEvent;
 use crate::services::contacts::ContactResolver;
 use crate::services::deals::DealDesk;
-use crate::services::handlers::EventHandler;
+use crate::services::handlers::{Attempt, EventHandler};
 use crate::services::outcome::{Outcome, OutcomeKind};
 use crate::services::owners::Owners;
 use crate::services::smart_phone::SmartPhoneSync;
@@ -30,7 +30,12 @@ pub struct BeforeCall {
 
 #[async_trait]
 impl EventHandler for BeforeCall {
-    async fn handle(&self, event: &CallEvent, deadline: Deadline) -> Result<Outcome, CrmError> {
+    async fn handle(
+        &self,
+        event: &CallEvent,
+        attempt: Attempt,
+        deadline: Deadline,
+    ) -> Result<Outcome, CrmError> {
         let system_user = &self.owners.system_user;
         let phone = &event.client_phone;
         let contact = self
@@ -41,7 +46,13 @@ impl EventHandler for BeforeCall {
         if contact.is_new() {
             outcome.deal_id = self
                 .deals
-                .create_for(phone, contact.contact(), system_user, deadline)
+                .create_for(
+                    phone,
+                    contact.contact(),
+                    system_user,
+                    attempt.recheck,
+                    deadline,
+                )
                 .await?;
             // The manager is known only after the call: remember the deal to hand it over.
             if let (Some(deal), NewContactOwner::AnsweringManager) =
@@ -88,7 +99,12 @@ pub struct CallLogging {
 
 #[async_trait]
 impl EventHandler for CallLogging {
-    async fn handle(&self, event: &CallEvent, deadline: Deadline) -> Result<Outcome, CrmError> {
+    async fn handle(
+        &self,
+        event: &CallEvent,
+        attempt: Attempt,
+        deadline: Deadline,
+    ) -> Result<Outcome, CrmError> {
         if event.is_in_progress() {
             return Ok(Outcome::new(OutcomeKind::InProgress, event));
         }
@@ -104,7 +120,13 @@ impl EventHandler for CallLogging {
         if contact.is_new() {
             deal_id = self
                 .deals
-                .create_for(phone, contact.contact(), owner_of_new, deadline)
+                .create_for(
+                    phone,
+                    contact.contact(),
+                    owner_of_new,
+                    attempt.recheck,
+                    deadline,
+                )
                 .await?;
         } else if let (NewContactOwner::AnsweringManager, Some(manager)) =
             (owners.new_contact_owner, manager)
@@ -116,7 +138,8 @@ impl EventHandler for CallLogging {
         }
 
         let (system_user, language) = (&owners.system_user, self.language);
-        let activity = call_activity(event, &contact, manager, system_user, language);
+        let mut activity = call_activity(event, &contact, manager, system_user, language);
+        activity.recheck = attempt.recheck;
         let logged = match self.crm.log_call(&activity, deadline).await {
             // A cached contact deleted or merged in the CRM since: find it again, once.
             Err(CrmError::NotFound(_)) if !contact.is_new() => {
@@ -125,7 +148,8 @@ impl EventHandler for CallLogging {
                     .contacts
                     .find_or_create(phone, owner_of_new, deadline)
                     .await?;
-                let activity = call_activity(event, &contact, manager, system_user, language);
+                let mut activity = call_activity(event, &contact, manager, system_user, language);
+                activity.recheck = attempt.recheck;
                 self.crm.log_call(&activity, deadline).await?
             }
             other => other?,
@@ -153,7 +177,12 @@ pub struct AnalysisNotes {
 
 #[async_trait]
 impl EventHandler for AnalysisNotes {
-    async fn handle(&self, event: &CallEvent, deadline: Deadline) -> Result<Outcome, CrmError> {
+    async fn handle(
+        &self,
+        event: &CallEvent,
+        attempt: Attempt,
+        deadline: Deadline,
+    ) -> Result<Outcome, CrmError> {
         if event.analysis.is_empty() {
             return Ok(Outcome::new(OutcomeKind::NoAnalysis, event));
         }
@@ -162,9 +191,14 @@ impl EventHandler for AnalysisNotes {
             .find_or_create(&event.client_phone, &self.owners.system_user, deadline)
             .await?;
         let (title, text) = analysis_note(event, self.language);
-        self.crm
-            .add_note(&contact.contact().id, &title, &text, deadline)
-            .await?;
+        let note = NewNote {
+            contact_id: contact.contact().id.clone(),
+            call_id: event.call_id.clone(),
+            title,
+            text,
+            recheck: attempt.recheck,
+        };
+        self.crm.add_note(&note, deadline).await?;
         Ok(Outcome::new(OutcomeKind::AnalysisAdded, event).with_contact(&contact))
     }
 }

@@ -42,6 +42,7 @@ impl DealDesk {
         phone: &PhoneNumber,
         contact: &ContactRef,
         owner: &CrmUser,
+        recheck: bool,
         deadline: Deadline,
     ) -> Result<Option<String>, CrmError> {
         let Some(deals) = &self.deals else {
@@ -51,6 +52,7 @@ impl DealDesk {
             name: deals.name_for(phone.e164()),
             stage: deals.stage.clone(),
             owner: Some(owner.clone()),
+            recheck,
         };
         let created = self.crm.create_deal(contact, &deal, deadline).await?;
         Ok(Some(created.id))

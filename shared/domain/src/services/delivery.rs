@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use crate::deadline::{Deadline, epoch_ms};
 use crate::phone::mask_long_numbers;
-use crate::ports::ledger::{Claim, Ledger, ParkedEvent, StoredAnswer, event_key};
+use crate::ports::ledger::{Claim, Held, Ledger, Owner, ParkedEvent, StoredAnswer, event_key};
 use crate::ringostat::{CallEvent, ParseOptions};
-use crate::services::handlers::EventHandlers;
+use crate::services::handlers::{Attempt, EventHandlers};
 use crate::services::outcome::OutcomeKind;
 
 /// The request as it arrived, kept to park and replay it.
@@ -75,6 +75,9 @@ pub struct ReplayReport {
 /// How long a completed event's outcome is kept: Ringostat's manual re-send can come days later.
 pub const ANSWER_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
+/// Time a claim outlives its run's deadline: the completion (or release) write after the run.
+pub const COMPLETION_MARGIN_MS: i64 = 2_000;
+
 /// Time one replayed event may take.
 pub const REPLAY_EVENT_BUDGET: Duration = Duration::from_secs(10);
 
@@ -95,30 +98,47 @@ impl Delivery {
         attempts: u32,
     ) -> DeliveryResult {
         let key = event_key(event.kind, &event.call_id);
-        let claimed = match self.ledger.claim(&key, deadline.epoch_ms()).await {
+        let owner = Owner::new();
+        // The claim outlives the run by the time its completion write needs: a run that
+        // completes at its deadline still owns the key when it writes.
+        let until_ms = deadline.epoch_ms().saturating_add(COMPLETION_MARGIN_MS);
+        let (claimed, attempt) = match self.ledger.claim(&key, &owner, until_ms).await {
             Ok(Claim::Completed(answer)) => return DeliveryResult::Duplicate(answer),
             Ok(Claim::InProgress) => return DeliveryResult::InProgress,
-            Ok(Claim::Acquired) => true,
+            Ok(Claim::Acquired { recheck }) => (true, Attempt { recheck }),
             Err(e) => {
                 tracing::warn!(error = %e, "ledger unavailable: running without idempotency");
-                false
+                // Without the ledger nobody knows whether an earlier run wrote: check.
+                (false, Attempt { recheck: true })
             }
         };
-        match self.handlers.handle(event, deadline).await {
+        if attempt.recheck {
+            tracing::info!(key = %key, "an earlier run may have written: checking the CRM first");
+        }
+        match self.handlers.handle(event, attempt, deadline).await {
             Ok(outcome) => {
                 let answer = StoredAnswer {
                     body: serde_json::to_string(&outcome).unwrap_or_else(|_| "{}".into()),
                 };
                 if outcome.outcome == OutcomeKind::InProgress {
                     // Nothing was written: the call's final event (same key) must still run.
-                    if claimed && let Err(e) = self.ledger.release(&key).await {
-                        tracing::warn!(error = %e, "ledger: claim not released (it expires)");
+                    if claimed {
+                        self.release(&key, &owner, attempt.recheck).await;
                     }
-                } else if claimed
-                    && let Err(e) = self.ledger.complete(&key, &answer, ANSWER_TTL).await
-                {
-                    // The CRM has the call; without the record a re-send meets only the CRM's dedup.
-                    tracing::warn!(error = %e, "ledger: completion not stored");
+                } else if claimed {
+                    // The CRM has the call; without the record a re-send meets only the CRM's
+                    // own dedup (or its recheck).
+                    match self
+                        .ledger
+                        .complete(&key, &owner, &answer, ANSWER_TTL)
+                        .await
+                    {
+                        Ok(Held::Yes) => {}
+                        Ok(Held::No) => {
+                            tracing::warn!(key = %key, "ledger: the claim had expired; another run owns the event")
+                        }
+                        Err(e) => tracing::warn!(error = %e, "ledger: completion not stored"),
+                    }
                 }
                 DeliveryResult::Done(answer)
             }
@@ -139,8 +159,9 @@ impl Delivery {
                     .await
                     .inspect_err(|e| tracing::error!(error = %e, "ledger: failed event not parked"))
                     .is_ok();
-                if claimed && let Err(e) = self.ledger.release(&key).await {
-                    tracing::warn!(error = %e, "ledger: claim not released (it expires)");
+                if claimed {
+                    self.release(&key, &owner, error.is_ambiguous() || attempt.recheck)
+                        .await;
                 }
                 DeliveryResult::Failed {
                     error: message,
@@ -208,6 +229,15 @@ impl Delivery {
             }
         }
         report
+    }
+
+    /// Lets go of this run's claim; `ambiguous`: the next run must recheck the CRM.
+    async fn release(&self, key: &str, owner: &Owner, ambiguous: bool) {
+        match self.ledger.release(key, owner, ambiguous).await {
+            Ok(Held::Yes) => {}
+            Ok(Held::No) => tracing::warn!(%key, "ledger: the claim had expired; nothing released"),
+            Err(e) => tracing::warn!(error = %e, "ledger: claim not released (it expires)"),
+        }
     }
 
     async fn unpark(&self, key: &str) {

@@ -12,10 +12,23 @@ use crate::ringostat::{CallEvent, EventKind};
 use crate::services::outcome::{Outcome, OutcomeKind};
 use crate::settings::EventFilter;
 
+/// What a handler knows about this run of the event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Attempt {
+    /// An earlier run failed after a write that may have happened: check the CRM before
+    /// writing again.
+    pub recheck: bool,
+}
+
 /// What the bridge does with one kind of call event.
 #[async_trait]
 pub trait EventHandler: Send + Sync {
-    async fn handle(&self, event: &CallEvent, deadline: Deadline) -> Result<Outcome, CrmError>;
+    async fn handle(
+        &self,
+        event: &CallEvent,
+        attempt: Attempt,
+        deadline: Deadline,
+    ) -> Result<Outcome, CrmError>;
 }
 
 /// The handlers of the event kinds this function serves, and the configured filters.
@@ -50,14 +63,19 @@ impl EventHandlers {
     }
 
     /// Runs the event's handler, unless the event's filter excludes it.
-    pub async fn handle(&self, event: &CallEvent, deadline: Deadline) -> Result<Outcome, CrmError> {
+    pub async fn handle(
+        &self,
+        event: &CallEvent,
+        attempt: Attempt,
+        deadline: Deadline,
+    ) -> Result<Outcome, CrmError> {
         if self.filtered(event) {
             return Ok(Outcome::new(OutcomeKind::Filtered, event));
         }
         let handler = self.handlers.get(&event.kind).ok_or_else(|| {
             CrmError::Config(HandleError::NoHandler(event.kind.as_str()).to_string())
         })?;
-        handler.handle(event, deadline).await
+        handler.handle(event, attempt, deadline).await
     }
 
     fn filtered(&self, event: &CallEvent) -> bool {
