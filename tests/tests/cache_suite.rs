@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bridge_core::adapters::{DynamoDbCache, MemoryCache};
 use bridge_core::clock::ManualClock;
-use bridge_core::ports::{Cache, ManagerRoute};
+use bridge_core::ports::{Cache, ContactSlot, Held, ManagerRoute, Owner};
 use bridge_core::{ContactRef, PhoneNumber};
 
 const START: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
@@ -274,80 +274,202 @@ async fn pending_deals_contacts_and_routes_do_not_collide(cache: &dyn Cache) {
     );
 }
 
-const LOCK_TTL: Duration = Duration::from_secs(10);
+const LEASE: Duration = Duration::from_secs(10);
 
-async fn lock_is_exclusive_per_number(cache: &dyn Cache) {
+fn free(recheck: bool) -> ContactSlot {
+    ContactSlot::Free { recheck }
+}
+
+async fn contact_claim_is_exclusive_per_number(cache: &dyn Cache) {
     let number = phone("0501234567");
-    assert!(cache.try_lock(&number, LOCK_TTL).await.unwrap());
-    assert!(
-        !cache
-            .try_lock(&phone("+380501234567"), LOCK_TTL)
+    assert_eq!(
+        cache
+            .claim_contact(&number, &Owner::new(), LEASE)
             .await
             .unwrap(),
+        free(false)
+    );
+    assert_eq!(
+        cache
+            .claim_contact(&phone("+380501234567"), &Owner::new(), LEASE)
+            .await
+            .unwrap(),
+        ContactSlot::Creating,
         "held, under any notation"
     );
-    assert!(
+    assert_eq!(
         cache
-            .try_lock(&phone("0671112233"), LOCK_TTL)
+            .claim_contact(&phone("0671112233"), &Owner::new(), LEASE)
             .await
             .unwrap(),
-        "another number has its own lock"
+        free(false),
+        "another number has its own claim"
     );
-}
-
-async fn unlocked_number_can_be_locked_again(cache: &dyn Cache) {
-    let number = phone("0501234567");
-    assert!(cache.try_lock(&number, LOCK_TTL).await.unwrap());
-    cache.unlock(&number).await.unwrap();
-    assert!(cache.try_lock(&number, LOCK_TTL).await.unwrap());
-    // Unlocking what is not locked is not an error.
-    cache.unlock(&phone("0671112233")).await.unwrap();
-}
-
-async fn lock_expires_after_its_ttl(cache: &dyn Cache, clock: &ManualClock) {
-    let number = phone("0501234567");
-    assert!(cache.try_lock(&number, LOCK_TTL).await.unwrap());
-    clock.advance(9);
-    assert!(!cache.try_lock(&number, LOCK_TTL).await.unwrap());
-    clock.advance(1);
-    // The holder died without unlocking: the lock frees itself after exactly 10 s.
-    assert!(cache.try_lock(&number, LOCK_TTL).await.unwrap());
-    assert!(
-        !cache.try_lock(&number, LOCK_TTL).await.unwrap(),
-        "the new holder has it"
-    );
-}
-
-async fn locks_and_entries_do_not_collide(cache: &dyn Cache) {
-    let number = phone("0501234567");
-    cache
-        .put_contact(&number, &olena_contact(), HOUR)
-        .await
-        .unwrap();
-    assert!(cache.try_lock(&number, LOCK_TTL).await.unwrap());
-    assert_eq!(cache.contact(&number).await.unwrap(), Some(olena_contact()));
-    assert_eq!(cache.pending_deal(&number).await.unwrap(), None);
-    cache.unlock(&number).await.unwrap();
     assert_eq!(
         cache.contact(&number).await.unwrap(),
-        Some(olena_contact()),
-        "unlocking keeps the contact"
+        None,
+        "a claim is no contact"
     );
 }
 
-async fn concurrent_locks_have_one_winner(cache: Arc<dyn Cache>) {
+async fn released_claim_can_be_taken_again_by_its_owner_only(cache: &dyn Cache) {
+    let number = phone("0501234567");
+    let (creator, stranger) = (Owner::new(), Owner::new());
+    cache.claim_contact(&number, &creator, LEASE).await.unwrap();
+    assert_eq!(
+        cache
+            .release_contact(&number, &stranger, false)
+            .await
+            .unwrap(),
+        Held::No,
+        "only the creator lets go"
+    );
+    assert_eq!(
+        cache
+            .claim_contact(&number, &Owner::new(), LEASE)
+            .await
+            .unwrap(),
+        ContactSlot::Creating
+    );
+    assert_eq!(
+        cache
+            .release_contact(&number, &creator, false)
+            .await
+            .unwrap(),
+        Held::Yes
+    );
+    assert_eq!(
+        cache
+            .claim_contact(&number, &Owner::new(), LEASE)
+            .await
+            .unwrap(),
+        free(false)
+    );
+    // Releasing what is not claimed is not an error, and changes nothing.
+    assert_eq!(
+        cache
+            .release_contact(&phone("0671112233"), &creator, false)
+            .await
+            .unwrap(),
+        Held::No
+    );
+}
+
+async fn contact_claim_expires_after_its_lease(cache: &dyn Cache, clock: &ManualClock) {
+    let number = phone("0501234567");
+    let dead = Owner::new();
+    cache.claim_contact(&number, &dead, LEASE).await.unwrap();
+    clock.advance(9);
+    assert_eq!(
+        cache
+            .claim_contact(&number, &Owner::new(), LEASE)
+            .await
+            .unwrap(),
+        ContactSlot::Creating
+    );
+    clock.advance(1);
+    // The creator died without finishing: the claim frees itself after exactly 10 s, and the
+    // next winner is told to search the CRM first (the dead one may have created it).
+    let next = Owner::new();
+    assert_eq!(
+        cache.claim_contact(&number, &next, LEASE).await.unwrap(),
+        free(true)
+    );
+    assert_eq!(
+        cache
+            .contact_created(&number, &dead, &olena_contact(), HOUR)
+            .await
+            .unwrap(),
+        Held::No,
+        "the dead creator's late write changes nothing"
+    );
+    assert_eq!(
+        cache
+            .claim_contact(&number, &Owner::new(), LEASE)
+            .await
+            .unwrap(),
+        ContactSlot::Creating,
+        "the new creator has it"
+    );
+}
+
+async fn the_created_contact_answers_every_later_claim(cache: &dyn Cache) {
+    let number = phone("0501234567");
+    let creator = Owner::new();
+    cache.claim_contact(&number, &creator, LEASE).await.unwrap();
+    assert_eq!(
+        cache.contact_slot(&number).await.unwrap(),
+        ContactSlot::Creating
+    );
+    assert_eq!(
+        cache
+            .contact_created(&number, &creator, &olena_contact(), HOUR)
+            .await
+            .unwrap(),
+        Held::Yes
+    );
+    assert_eq!(
+        cache
+            .claim_contact(&number, &Owner::new(), LEASE)
+            .await
+            .unwrap(),
+        ContactSlot::Ready(olena_contact())
+    );
+    assert_eq!(
+        cache.contact_slot(&number).await.unwrap(),
+        ContactSlot::Ready(olena_contact())
+    );
+    assert_eq!(cache.contact(&number).await.unwrap(), Some(olena_contact()));
+    assert_eq!(
+        cache
+            .release_contact(&number, &creator, false)
+            .await
+            .unwrap(),
+        Held::No,
+        "a late release keeps the contact"
+    );
+    assert_eq!(cache.contact(&number).await.unwrap(), Some(olena_contact()));
+}
+
+async fn a_doubtful_release_makes_the_next_winner_search_first(cache: &dyn Cache) {
+    let number = phone("0501234567");
+    let creator = Owner::new();
+    cache.claim_contact(&number, &creator, LEASE).await.unwrap();
+    cache
+        .release_contact(&number, &creator, true)
+        .await
+        .unwrap();
+    assert_eq!(cache.contact_slot(&number).await.unwrap(), free(true));
+    assert_eq!(
+        cache
+            .claim_contact(&number, &Owner::new(), LEASE)
+            .await
+            .unwrap(),
+        free(true)
+    );
+}
+
+async fn concurrent_claims_have_one_winner(cache: Arc<dyn Cache>) {
     let mut tries = tokio::task::JoinSet::new();
     for _ in 0..20 {
         let cache = cache.clone();
-        tries.spawn(async move { cache.try_lock(&phone("0501234567"), LOCK_TTL).await });
+        tries.spawn(async move {
+            cache
+                .claim_contact(&phone("0501234567"), &Owner::new(), LEASE)
+                .await
+        });
     }
-    let won: Vec<bool> = tries
+    let slots: Vec<ContactSlot> = tries
         .join_all()
         .await
         .into_iter()
         .map(|r| r.unwrap())
         .collect();
-    assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
+    let won = slots
+        .iter()
+        .filter(|s| matches!(s, ContactSlot::Free { .. }))
+        .count();
+    assert_eq!(won, 1, "{slots:?}");
 }
 
 async fn memory_cache(clock: Arc<ManualClock>) -> MemoryCache {
@@ -424,25 +546,30 @@ macro_rules! suite {
                 super::pending_deals_contacts_and_routes_do_not_collide(&*fresh().await.0).await;
             }
             #[tokio::test]
-            async fn lock_is_exclusive_per_number() {
-                super::lock_is_exclusive_per_number(&*fresh().await.0).await;
+            async fn contact_claim_is_exclusive_per_number() {
+                super::contact_claim_is_exclusive_per_number(&*fresh().await.0).await;
             }
             #[tokio::test]
-            async fn unlocked_number_can_be_locked_again() {
-                super::unlocked_number_can_be_locked_again(&*fresh().await.0).await;
+            async fn released_claim_can_be_taken_again_by_its_owner_only() {
+                super::released_claim_can_be_taken_again_by_its_owner_only(&*fresh().await.0).await;
             }
             #[tokio::test]
-            async fn lock_expires_after_its_ttl() {
+            async fn contact_claim_expires_after_its_lease() {
                 let (cache, clock) = fresh().await;
-                super::lock_expires_after_its_ttl(&*cache, &clock).await;
+                super::contact_claim_expires_after_its_lease(&*cache, &clock).await;
             }
             #[tokio::test]
-            async fn locks_and_entries_do_not_collide() {
-                super::locks_and_entries_do_not_collide(&*fresh().await.0).await;
+            async fn the_created_contact_answers_every_later_claim() {
+                super::the_created_contact_answers_every_later_claim(&*fresh().await.0).await;
+            }
+            #[tokio::test]
+            async fn a_doubtful_release_makes_the_next_winner_search_first() {
+                super::a_doubtful_release_makes_the_next_winner_search_first(&*fresh().await.0)
+                    .await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn concurrent_locks_have_one_winner() {
-                super::concurrent_locks_have_one_winner(fresh().await.0).await;
+            async fn concurrent_claims_have_one_winner() {
+                super::concurrent_claims_have_one_winner(fresh().await.0).await;
             }
         }
     };

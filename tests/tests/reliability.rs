@@ -188,18 +188,21 @@ fn dead_endpoint() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-/// DynamoDB stopped: the calls still land in the CRM (no cache, no idempotency) and smart
-/// forwarding still answers, from the CRM.
+/// DynamoDB stopped: an existing client's call still lands in the CRM (no cache, no
+/// idempotency) and smart forwarding still answers, from the CRM. A new number's contact is
+/// never created without its claim: that call answers a retryable 503, unparked (parking
+/// needs DynamoDB too), and Ringostat sends it again.
 async fn dynamodb_stopped(kind: CrmKind) {
     let endpoint = dead_endpoint();
     let rig = Rig::with(kind, &[("DYNAMODB_ENDPOINT_URL", &endpoint)]).await;
     let existing = rig.seed_existing_client();
     rig.invoke(AFTER_CALL).await.assert_outcome("call_logged");
-    rig.invoke("after-call-3-answered-new.json")
-        .await
-        .assert_outcome("call_logged");
+    let new_number = rig.invoke("after-call-3-answered-new.json").await;
+    assert_eq!(new_number.status, 503, "{new_number:?}");
+    assert_eq!(new_number.json["parked"], false, "{new_number:?}");
     assert_eq!(rig.crm().call_texts(&existing).len(), 1);
-    assert_eq!(rig.crm().call_count(), 2);
+    assert_eq!(rig.crm().call_count(), 1);
+    assert_eq!(rig.crm().contact_count(), 1, "no contact without its claim");
 
     let answer = rig.invoke("smart-forward-known-client.json").await;
     assert_eq!(answer.json, json!({"destination": "acmeua_olena"}));

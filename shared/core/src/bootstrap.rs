@@ -19,7 +19,7 @@ use bridge_domain::ports::ringostat::RingostatApiError;
 use bridge_domain::ports::{Cache, Ledger};
 use bridge_domain::services::{
     AnalysisNotes, BeforeCall, CallLogging, ContactResolver, DealDesk, Delivery, EventHandlers,
-    Owners, Reconciler, SmartForwarding, SmartPhoneSync,
+    GuardedCache, GuardedLedger, Owners, Reconciler, SmartForwarding, SmartPhoneSync,
 };
 use bridge_domain::settings::Settings;
 
@@ -49,6 +49,9 @@ impl Adapters {
         let policy = RetryPolicy::default();
         let crm = config.crm.connect(&policy)?;
         let (cache, ledger) = stores(&config.tables).await;
+        // Every store call bounded by the invocation's deadline, skipped after a failure.
+        let cache: Arc<dyn Cache> = Arc::new(GuardedCache(cache));
+        let ledger: Arc<dyn Ledger> = Arc::new(GuardedLedger(ledger));
         let ringostat = config
             .ringostat
             .clone()

@@ -1445,3 +1445,138 @@ impl Crm for SlowCrm {
         self.inner.contact_card_url(contact_id)
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Steps that check their own postcondition (exactly once under partial failures)
+// ---------------------------------------------------------------------------------------------
+
+/// The deal create fails twice after the contact was created: Ringostat's re-sends find the
+/// contact existing, and still make its one deal.
+#[tokio::test]
+async fn a_deal_that_failed_twice_is_made_once_by_the_resends() {
+    let world = World::new(Settings {
+        deals: Some(DealSettings {
+            name_template: "Угода: {phone}".into(),
+            stage: None,
+        }),
+        ..settings()
+    });
+    world.crm.fail_next(Operation::CreateDeal, 2, || {
+        CrmError::Transient("HTTP 503".into())
+    });
+    let body = after_call("ua0_-1712316600.4101", "0931112233", true);
+    for attempt in 1..=2 {
+        let result = world.deliver(EventKind::AfterCall, &body).await;
+        assert!(
+            matches!(
+                result,
+                DeliveryResult::Failed {
+                    transient: true,
+                    ..
+                }
+            ),
+            "attempt {attempt}: {result:?}"
+        );
+    }
+    let third = done(&world.deliver(EventKind::AfterCall, &body).await);
+    assert_eq!(third["outcome"], "call_logged");
+    assert_eq!(world.crm.contacts().len(), 1, "one contact");
+    assert_eq!(world.crm.deals().len(), 1, "one deal");
+    assert_eq!(world.crm.calls().len(), 1, "one call record");
+    assert_eq!(
+        world.crm.deals()[0].contact_id,
+        world.crm.contacts()[0].contact.id
+    );
+    // A fourth delivery (a manual re-send) finds the answer stored: nothing new.
+    assert!(matches!(
+        world.deliver(EventKind::AfterCall, &body).await,
+        DeliveryResult::Duplicate(_)
+    ));
+    assert_eq!(world.crm.deals().len(), 1);
+}
+
+/// Contact handed over, deal hand-over failed: the re-send hands the deal over too.
+#[tokio::test]
+async fn a_failed_deal_hand_over_is_completed_by_the_resend() {
+    let world = World::new(answering_manager_settings());
+    let client = "0931112244";
+    done(
+        &world
+            .deliver(
+                EventKind::BeforeCall,
+                &before_call("ua0_-1712316600.4201", client),
+            )
+            .await,
+    );
+    assert_eq!(world.crm.deals().len(), 1);
+    world.crm.fail_next(Operation::SetDealOwner, 1, || {
+        CrmError::Transient("HTTP 503".into())
+    });
+    let body = after_call("ua0_-1712316600.4201", client, true);
+    let failed = world.deliver(EventKind::AfterCall, &body).await;
+    assert!(
+        matches!(failed, DeliveryResult::Failed { .. }),
+        "{failed:?}"
+    );
+    let contact = &world.crm.contacts()[0];
+    assert_eq!(
+        contact.contact.owner_id.as_deref(),
+        Some(OLENA),
+        "the contact was handed over"
+    );
+    assert_ne!(
+        world.crm.deals()[0]
+            .deal
+            .owner
+            .as_ref()
+            .map(|o| o.id.as_str()),
+        Some(OLENA),
+        "the deal was not"
+    );
+    done(&world.deliver(EventKind::AfterCall, &body).await);
+    assert_eq!(
+        world.crm.deals()[0]
+            .deal
+            .owner
+            .as_ref()
+            .map(|o| o.id.as_str()),
+        Some(OLENA),
+        "the re-send handed the deal over"
+    );
+    assert_eq!(world.crm.deals().len(), 1);
+    assert_eq!(world.crm.calls().len(), 1);
+}
+
+/// A call record that the CRM wrote but answered ambiguously (a 502 after the write): the next
+/// run rechecks and writes nothing new, on a CRM without a fence of its own.
+#[tokio::test]
+async fn an_ambiguous_call_record_is_not_written_twice() {
+    let world = World::over(MemoryCrm::default().without_call_dedup(), settings());
+    let client = "0931112255";
+    world.seed(client, "Марія Шевченко", OLENA);
+    let body = after_call("ua0_-1712316600.4301", client, true);
+    // The first run writes the record, then hears a 502: the write may have happened.
+    world.crm.fail_after_next(Operation::LogCall, || {
+        CrmError::Ambiguous("HTTP 502".into())
+    });
+    let failed = world.deliver(EventKind::AfterCall, &body).await;
+    assert!(
+        matches!(failed, DeliveryResult::Failed { .. }),
+        "{failed:?}"
+    );
+    assert_eq!(world.crm.calls().len(), 1, "the write happened");
+    // Ringostat's three re-sends and the replay.
+    for _ in 0..3 {
+        let again = world.deliver(EventKind::AfterCall, &body).await;
+        assert!(
+            matches!(
+                again,
+                DeliveryResult::Done(_) | DeliveryResult::Duplicate(_)
+            ),
+            "{again:?}"
+        );
+    }
+    let report = world.delivery.replay(10, long_deadline()).await;
+    assert_eq!(report.still_failing, 0, "{report:?}");
+    assert_eq!(world.crm.calls().len(), 1, "exactly one record");
+}

@@ -4,10 +4,9 @@
 //!
 //! | `pk` (partition key, S)        | `kind`    | other attributes                                  |
 //! |--------------------------------|-----------|---------------------------------------------------|
-//! | `contact#<E.164 digits>`       | `contact` | `crm_id`, `name`?, `owner_id`?, `card_url`?       |
+//! | `contact#<E.164 digits>`       | `contact` | `crm_id`, `name`?, `owner_id`?, `card_url`?; or, while the contact is being created, the claim: `state` = `CREATING`, `owner`, `lease_until_ms` (N); `state` = `DOUBT` after a create that may have happened failed |
 //! | `route#<CRM user id>`          | `route`   | `route_kind` (`sip_login` or `number`), `destination` |
 //! | `deal#<E.164 digits>`          | `deal`    | `deal_id`: a new client's deal awaiting its manager |
-//! | `lock#<E.164 digits>`          | `lock`    | `held_until_ms` (N, epoch ms): per-number lock around contact creation |
 //! | `idem#<kind>#<call id>`        | –         | `status` (`INPROGRESS`/`COMPLETED`), `in_progress_until` (N, epoch ms), `answer_status`?, `answer_body`? (see [`super::dynamodb_ledger`]) |
 //!
 //! - Only point reads and writes by `pk`: no sort key, no index, no scan, so each lookup is one
@@ -30,14 +29,15 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
 };
 
 use bridge_domain::activity::ContactRef;
 use bridge_domain::clock::{Clock, SystemClock};
 use bridge_domain::phone::PhoneNumber;
-use bridge_domain::ports::cache::{Cache, CacheError, ManagerRoute, expiry, keys};
+use bridge_domain::ports::cache::{Cache, CacheError, ContactSlot, ManagerRoute, expiry, keys};
+use bridge_domain::ports::ledger::{Held, Owner};
 
 /// Partition key attribute.
 pub const KEY: &str = "pk";
@@ -209,12 +209,11 @@ impl Cache for DynamoDbCache {
         let Some(item) = self.get(&key).await? else {
             return Ok(None);
         };
-        Ok(Some(ContactRef {
-            id: string(&item, "crm_id").ok_or_else(|| malformed(&key, "crm_id"))?,
-            name: string(&item, "name"),
-            owner_id: string(&item, "owner_id"),
-            card_url: string(&item, "card_url"),
-        }))
+        // A claim is no contact (yet).
+        if string(&item, STATE).is_some() {
+            return Ok(None);
+        }
+        contact_of(&key, &item).map(Some)
     }
 
     async fn put_contact(
@@ -223,20 +222,8 @@ impl Cache for DynamoDbCache {
         contact: &ContactRef,
         ttl: Duration,
     ) -> Result<(), CacheError> {
-        let mut item = Item::new();
-        item.insert("kind".into(), AttributeValue::S("contact".into()));
-        item.insert("crm_id".into(), AttributeValue::S(contact.id.clone()));
-        // DynamoDB rejects empty strings in keys only, but absent beats empty for readers.
-        for (name, value) in [
-            ("name", &contact.name),
-            ("owner_id", &contact.owner_id),
-            ("card_url", &contact.card_url),
-        ] {
-            if let Some(value) = value.as_ref().filter(|v| !v.is_empty()) {
-                item.insert(name.into(), AttributeValue::S(value.clone()));
-            }
-        }
-        self.put(keys::contact(phone), item, ttl).await
+        self.put(keys::contact(phone), contact_item(contact), ttl)
+            .await
     }
 
     async fn forget_contact(&self, phone: &PhoneNumber) -> Result<(), CacheError> {
@@ -303,52 +290,252 @@ impl Cache for DynamoDbCache {
         self.delete(keys::pending_deal(phone)).await
     }
 
-    async fn try_lock(&self, phone: &PhoneNumber, ttl: Duration) -> Result<bool, CacheError> {
+    async fn claim_contact(
+        &self,
+        phone: &PhoneNumber,
+        owner: &Owner,
+        lease: Duration,
+    ) -> Result<ContactSlot, CacheError> {
         let now_s = self.clock.now_epoch_secs();
-        let now_ms = now_s.saturating_mul(1000);
-        let held_until_ms = lock_until_ms(now_ms, ttl);
+        let now_ms = self.clock.now_epoch_ms();
+        let lease_until_ms = lock_until_ms(now_ms, lease);
+        let key = keys::contact(phone);
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item(KEY, AttributeValue::S(keys::lock(phone)))
-            .item("kind", AttributeValue::S("lock".into()))
-            .item(HELD_UNTIL_MS, AttributeValue::N(held_until_ms.to_string()))
-            // Rounded up, so DynamoDB's TTL never removes a lock that is still held.
+            .item(KEY, AttributeValue::S(key.clone()))
+            .item("kind", AttributeValue::S("contact".into()))
+            .item(STATE, AttributeValue::S(CREATING.into()))
+            .item(OWNER, AttributeValue::S(owner.as_str().to_owned()))
+            .item(
+                LEASE_UNTIL_MS,
+                AttributeValue::N(lease_until_ms.to_string()),
+            )
+            // Rounded up, so DynamoDB's TTL never removes a live claim.
             .item(
                 EXPIRES_AT,
-                AttributeValue::N(ceil_secs(held_until_ms).to_string()),
+                AttributeValue::N(ceil_secs(lease_until_ms).to_string()),
             )
-            // Milliseconds decide (a 10 s lock must not become 9 or 11 s); `expires_at` also
-            // frees an entry that lacks them.
+            // Free: no entry, an expired one, a doubtful release, or a creator whose lease
+            // (milliseconds decide) ran out.
             .condition_expression(
-                "attribute_not_exists(#pk) OR #expires_at <= :now_s OR #held_until_ms <= :now_ms",
+                "attribute_not_exists(#pk) OR #expires_at <= :now_s OR #state = :doubt \
+                 OR (#state = :creating AND #lease_until_ms <= :now_ms)",
             )
             .expression_attribute_names("#pk", KEY)
             .expression_attribute_names("#expires_at", EXPIRES_AT)
-            .expression_attribute_names("#held_until_ms", HELD_UNTIL_MS)
+            .expression_attribute_names("#state", STATE)
+            .expression_attribute_names("#lease_until_ms", LEASE_UNTIL_MS)
             .expression_attribute_values(":now_s", AttributeValue::N(now_s.to_string()))
             .expression_attribute_values(":now_ms", AttributeValue::N(now_ms.to_string()))
+            .expression_attribute_values(":doubt", AttributeValue::S(DOUBT.into()))
+            .expression_attribute_values(":creating", AttributeValue::S(CREATING.into()))
+            // Success returns what it replaced (a dead creator: recheck); the refusal returns
+            // what refused it (a contact, or a live creator): one round trip either way.
+            .return_values(ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(true),
+            Ok(output) => {
+                // A creator that died (it may have created), or a doubt still remembered.
+                let recheck =
+                    output
+                        .attributes()
+                        .is_some_and(|old| match string(old, STATE).as_deref() {
+                            Some(CREATING) => true,
+                            Some(DOUBT) => number(old, EXPIRES_AT).is_some_and(|e| e > now_s),
+                            _ => false,
+                        });
+                Ok(ContactSlot::Free { recheck })
+            }
+            Err(SdkError::ServiceError(e)) => match e.into_err() {
+                PutItemError::ConditionalCheckFailedException(failed) => {
+                    let old = failed.item.unwrap_or_default();
+                    match string(&old, STATE).as_deref() {
+                        Some(_) => Ok(ContactSlot::Creating),
+                        None => contact_of(&key, &old).map(ContactSlot::Ready),
+                    }
+                }
+                other => Err(unavailable(other)),
+            },
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn contact_created(
+        &self,
+        phone: &PhoneNumber,
+        owner: &Owner,
+        contact: &ContactRef,
+        ttl: Duration,
+    ) -> Result<Held, CacheError> {
+        let expires_at = expiry(self.clock.now_epoch_secs(), ttl);
+        let mut item = contact_item(contact);
+        item.insert(KEY.to_owned(), AttributeValue::S(keys::contact(phone)));
+        item.insert(
+            EXPIRES_AT.to_owned(),
+            AttributeValue::N(expires_at.to_string()),
+        );
+        // Replaces the claim with the contact, only while this run holds the claim.
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#state = :creating AND #owner = :owner")
+            .expression_attribute_names("#state", STATE)
+            .expression_attribute_names("#owner", OWNER)
+            .expression_attribute_values(":creating", AttributeValue::S(CREATING.into()))
+            .expression_attribute_values(":owner", AttributeValue::S(owner.as_str().to_owned()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Held::Yes),
             Err(SdkError::ServiceError(e))
                 if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
             {
-                Ok(false)
+                Ok(Held::No)
             }
             Err(e) => Err(unavailable(e)),
         }
     }
 
-    async fn unlock(&self, phone: &PhoneNumber) -> Result<(), CacheError> {
-        self.delete(keys::lock(phone)).await
+    async fn release_contact(
+        &self,
+        phone: &PhoneNumber,
+        owner: &Owner,
+        doubtful: bool,
+    ) -> Result<Held, CacheError> {
+        let key = AttributeValue::S(keys::contact(phone));
+        let result = if doubtful {
+            let expires_at = self.clock.now_epoch_secs().saturating_add(DOUBT_SECS);
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key(KEY, key)
+                .update_expression(
+                    "SET #state = :doubt, #expires_at = :expires_at REMOVE #owner, #lease_until_ms",
+                )
+                .condition_expression("#state = :creating AND #owner = :owner")
+                .expression_attribute_names("#state", STATE)
+                .expression_attribute_names("#owner", OWNER)
+                .expression_attribute_names("#expires_at", EXPIRES_AT)
+                .expression_attribute_names("#lease_until_ms", LEASE_UNTIL_MS)
+                .expression_attribute_values(":doubt", AttributeValue::S(DOUBT.into()))
+                .expression_attribute_values(
+                    ":expires_at",
+                    AttributeValue::N(expires_at.to_string()),
+                )
+                .expression_attribute_values(":creating", AttributeValue::S(CREATING.into()))
+                .expression_attribute_values(":owner", AttributeValue::S(owner.as_str().to_owned()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| match e {
+                    SdkError::ServiceError(e)
+                        if e.err().is_conditional_check_failed_exception() =>
+                    {
+                        None
+                    }
+                    e => Some(unavailable(e)),
+                })
+        } else {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key(KEY, key)
+                .condition_expression("#state = :creating AND #owner = :owner")
+                .expression_attribute_names("#state", STATE)
+                .expression_attribute_names("#owner", OWNER)
+                .expression_attribute_values(":creating", AttributeValue::S(CREATING.into()))
+                .expression_attribute_values(":owner", AttributeValue::S(owner.as_str().to_owned()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| match e {
+                    SdkError::ServiceError(e)
+                        if e.err().is_conditional_check_failed_exception() =>
+                    {
+                        None
+                    }
+                    e => Some(unavailable(e)),
+                })
+        };
+        match result {
+            Ok(()) => Ok(Held::Yes),
+            Err(None) => Ok(Held::No),
+            Err(Some(error)) => Err(error),
+        }
+    }
+
+    async fn contact_slot(&self, phone: &PhoneNumber) -> Result<ContactSlot, CacheError> {
+        let key = keys::contact(phone);
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY, AttributeValue::S(key.clone()))
+            // Waiters must see the creator's READY write as soon as it is made.
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let now_s = self.clock.now_epoch_secs();
+        let now_ms = self.clock.now_epoch_ms();
+        let Some(item) = output
+            .item
+            .filter(|i| number(i, EXPIRES_AT).is_some_and(|e| e > now_s))
+        else {
+            return Ok(ContactSlot::Free { recheck: false });
+        };
+        Ok(match string(&item, STATE).as_deref() {
+            Some(CREATING) if number(&item, LEASE_UNTIL_MS).is_some_and(|l| l > now_ms) => {
+                ContactSlot::Creating
+            }
+            Some(_) => ContactSlot::Free { recheck: true },
+            None => ContactSlot::Ready(contact_of(&key, &item)?),
+        })
     }
 }
 
-/// Lock attribute: epoch milliseconds until which the lock is held.
-const HELD_UNTIL_MS: &str = "held_until_ms";
+/// The contact an entry holds.
+fn contact_of(key: &str, item: &Item) -> Result<ContactRef, CacheError> {
+    Ok(ContactRef {
+        id: string(item, "crm_id").ok_or_else(|| malformed(key, "crm_id"))?,
+        name: string(item, "name"),
+        owner_id: string(item, "owner_id"),
+        card_url: string(item, "card_url"),
+    })
+}
+
+/// A contact's entry, without key and expiry.
+fn contact_item(contact: &ContactRef) -> Item {
+    let mut item = Item::new();
+    item.insert("kind".into(), AttributeValue::S("contact".into()));
+    item.insert("crm_id".into(), AttributeValue::S(contact.id.clone()));
+    // DynamoDB rejects empty strings in keys only, but absent beats empty for readers.
+    for (name, value) in [
+        ("name", &contact.name),
+        ("owner_id", &contact.owner_id),
+        ("card_url", &contact.card_url),
+    ] {
+        if let Some(value) = value.as_ref().filter(|v| !v.is_empty()) {
+            item.insert(name.into(), AttributeValue::S(value.clone()));
+        }
+    }
+    item
+}
+
+/// Contact-claim attributes.
+const STATE: &str = "state";
+const OWNER: &str = "owner";
+const LEASE_UNTIL_MS: &str = "lease_until_ms";
+const CREATING: &str = "CREATING";
+const DOUBT: &str = "DOUBT";
+/// How long a doubtful release is remembered (longer than any search index lag).
+const DOUBT_SECS: i64 = 3600;
 
 fn lock_until_ms(now_ms: i64, ttl: Duration) -> i64 {
     now_ms.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX))

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use bridge_domain::activity::ContactRef;
 use bridge_domain::clock::{Clock, SystemClock};
 use bridge_domain::phone::PhoneNumber;
-use bridge_domain::ports::cache::{Cache, CacheError, ManagerRoute, expiry, keys};
+use bridge_domain::ports::cache::{Cache, CacheError, ContactSlot, ManagerRoute, expiry, keys};
+use bridge_domain::ports::ledger::{Held, Owner};
 
 #[derive(Debug, Clone)]
 enum Entry {
@@ -17,8 +18,13 @@ enum Entry {
     Route(ManagerRoute),
     /// A deal id waiting for its manager.
     PendingDeal(String),
-    /// A per-number lock, held until this epoch millisecond.
-    Lock(i64),
+    /// A contact being created under `owner`'s claim until `lease_until_ms`.
+    Creating {
+        owner: Owner,
+        lease_until_ms: i64,
+    },
+    /// A creator gave up doubtfully: free, but the next winner searches the CRM first.
+    Doubtful,
 }
 
 pub struct MemoryCache {
@@ -144,26 +150,112 @@ impl Cache for MemoryCache {
         Ok(())
     }
 
-    async fn try_lock(&self, phone: &PhoneNumber, ttl: Duration) -> Result<bool, CacheError> {
-        let now_ms = self.clock.now_epoch_secs().saturating_mul(1000);
-        let held_until_ms =
-            now_ms.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
-        // Check and take under one guard: two callers must never both see the lock free.
+    async fn claim_contact(
+        &self,
+        phone: &PhoneNumber,
+        owner: &Owner,
+        lease: Duration,
+    ) -> Result<ContactSlot, CacheError> {
+        let now_s = self.clock.now_epoch_secs();
+        let now_ms = self.clock.now_epoch_ms();
+        let lease_until_ms =
+            now_ms.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        // Check and take under one guard: two callers must never both see the entry free.
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let key = keys::lock(phone);
-        let held =
-            matches!(entries.get(&key), Some((Entry::Lock(until_ms), _)) if *until_ms > now_ms);
-        if held {
-            return Ok(false);
-        }
-        // The entry's own expiry (seconds) rounds up, so `get` never drops a held lock early.
-        let expires_at = held_until_ms.div_euclid(1000) + 1;
-        entries.insert(key, (Entry::Lock(held_until_ms), expires_at));
-        Ok(true)
+        let key = keys::contact(phone);
+        let recheck = match entries.get(&key) {
+            // A creator that died may have created: search first, however long ago.
+            Some((Entry::Creating { lease_until_ms, .. }, _)) if *lease_until_ms <= now_ms => true,
+            Some((_, expires_at)) if *expires_at <= now_s => false,
+            Some((Entry::Contact(contact), _)) => return Ok(ContactSlot::Ready(contact.clone())),
+            Some((Entry::Creating { lease_until_ms, .. }, _)) if *lease_until_ms > now_ms => {
+                return Ok(ContactSlot::Creating);
+            }
+            // An expired creator (it may have created and died) or a doubtful release.
+            Some(_) => true,
+            None => false,
+        };
+        // The entry's own expiry (seconds) rounds up, so `get` never drops a live claim early.
+        let expires_at = lease_until_ms.div_euclid(1000) + 1;
+        entries.insert(
+            key,
+            (
+                Entry::Creating {
+                    owner: owner.clone(),
+                    lease_until_ms,
+                },
+                expires_at,
+            ),
+        );
+        Ok(ContactSlot::Free { recheck })
     }
 
-    async fn unlock(&self, phone: &PhoneNumber) -> Result<(), CacheError> {
-        self.remove(&keys::lock(phone));
-        Ok(())
+    async fn contact_created(
+        &self,
+        phone: &PhoneNumber,
+        owner: &Owner,
+        contact: &ContactRef,
+        ttl: Duration,
+    ) -> Result<Held, CacheError> {
+        let expires_at = expiry(self.clock.now_epoch_secs(), ttl);
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = keys::contact(phone);
+        if !matches!(entries.get(&key), Some((Entry::Creating { owner: held, .. }, _)) if held == owner)
+        {
+            return Ok(Held::No);
+        }
+        entries.insert(key, (Entry::Contact(contact.clone()), expires_at));
+        Ok(Held::Yes)
+    }
+
+    async fn release_contact(
+        &self,
+        phone: &PhoneNumber,
+        owner: &Owner,
+        doubtful: bool,
+    ) -> Result<Held, CacheError> {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = keys::contact(phone);
+        let Some((
+            Entry::Creating {
+                owner: held,
+                lease_until_ms,
+            },
+            expires_at,
+        )) = entries.get(&key).cloned()
+        else {
+            return Ok(Held::No);
+        };
+        if held != *owner {
+            return Ok(Held::No);
+        }
+        if doubtful {
+            let _ = lease_until_ms;
+            entries.insert(
+                key,
+                (
+                    Entry::Doubtful,
+                    expires_at.max(self.clock.now_epoch_secs() + DOUBT_SECS),
+                ),
+            );
+        } else {
+            entries.remove(&key);
+        }
+        Ok(Held::Yes)
+    }
+
+    async fn contact_slot(&self, phone: &PhoneNumber) -> Result<ContactSlot, CacheError> {
+        let now_ms = self.clock.now_epoch_ms();
+        Ok(match self.get(&keys::contact(phone)) {
+            Some(Entry::Contact(contact)) => ContactSlot::Ready(contact),
+            Some(Entry::Creating { lease_until_ms, .. }) if lease_until_ms > now_ms => {
+                ContactSlot::Creating
+            }
+            Some(Entry::Creating { .. } | Entry::Doubtful) => ContactSlot::Free { recheck: true },
+            _ => ContactSlot::Free { recheck: false },
+        })
     }
 }
+
+/// How long a doubtful release is remembered (longer than any search index lag).
+const DOUBT_SECS: i64 = 3600;

@@ -67,6 +67,8 @@ struct State {
     next_id: u64,
     /// Failures still to answer, per operation, in order.
     faults: HashMap<Operation, Vec<CrmError>>,
+    /// Failures answered after the write was made (a 502 or a reset after the fact).
+    after_faults: HashMap<Operation, Vec<CrmError>>,
     requests: u64,
 }
 
@@ -80,6 +82,14 @@ impl State {
     fn enter(&mut self, operation: Operation) -> Result<(), CrmError> {
         self.requests += 1;
         match self.faults.get_mut(&operation) {
+            Some(queue) if !queue.is_empty() => Err(queue.remove(0)),
+            _ => Ok(()),
+        }
+    }
+
+    /// After a write: an injected "performed, then failed" answer, if one is queued.
+    fn leave(&mut self, operation: Operation) -> Result<(), CrmError> {
+        match self.after_faults.get_mut(&operation) {
             Some(queue) if !queue.is_empty() => Err(queue.remove(0)),
             _ => Ok(()),
         }
@@ -156,6 +166,17 @@ impl MemoryCrm {
         let mut state = self.state();
         let queue = state.faults.entry(operation).or_default();
         queue.extend((0..times).map(|_| error()));
+    }
+
+    /// Makes the next call of `operation` perform its write and then fail with `error` (the
+    /// CRM wrote, the answer was lost: the ambiguous case).
+    pub fn fail_after_next(&self, operation: Operation, error: impl Fn() -> CrmError) {
+        let mut state = self.state();
+        state
+            .after_faults
+            .entry(operation)
+            .or_default()
+            .push(error());
     }
 
     pub fn contacts(&self) -> Vec<StoredContact> {
@@ -268,6 +289,7 @@ impl Crm for MemoryCrm {
             });
         }
         state.calls.push(activity.clone());
+        state.leave(Operation::LogCall)?;
         Ok(LoggedCall {
             id: Some(format!("call-{}", state.calls.len() - 1)),
             already_existed: false,
@@ -291,6 +313,7 @@ impl Crm for MemoryCrm {
             title: note.title.clone(),
             text: note.text.clone(),
         });
+        state.leave(Operation::AddNote)?;
         Ok(())
     }
 
@@ -303,12 +326,21 @@ impl Crm for MemoryCrm {
         let mut state = self.state();
         state.enter(Operation::CreateDeal)?;
         state.contact_mut(&contact.id)?;
+        // Asked to recheck, it finds the contact's deal an earlier attempt made.
+        if deal.recheck
+            && let Some(earlier) = state.deals.iter().find(|d| d.contact_id == contact.id)
+        {
+            return Ok(DealRef {
+                id: earlier.id.clone(),
+            });
+        }
         let id = state.new_id("deal");
         state.deals.push(StoredDeal {
             id: id.clone(),
             contact_id: contact.id.clone(),
             deal: deal.clone(),
         });
+        state.leave(Operation::CreateDeal)?;
         Ok(DealRef { id })
     }
 

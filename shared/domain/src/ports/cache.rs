@@ -13,6 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::activity::ContactRef;
+use crate::ports::ledger::{Held, Owner};
 use crate::phone::PhoneNumber;
 
 /// Where Ringostat should ring a manager: the answer of the webhook number.
@@ -81,10 +82,50 @@ pub trait Cache: Send + Sync {
     /// Drops the entry once the deal has its manager (or was given up on).
     async fn forget_pending_deal(&self, phone: &PhoneNumber) -> Result<(), CacheError>;
 
-    /// Takes the per-number lock around contact creation for `ttl`; false when another holder has it.
-    async fn try_lock(&self, phone: &PhoneNumber, ttl: Duration) -> Result<bool, CacheError>;
+    /// Claims the creation of `phone`'s contact for `owner` for `lease`, on the number's own
+    /// entry (`CREATING`): one conditional write, so exactly one of any number of claimants
+    /// wins. A known contact (`Ready`) or another creator's live lease (`Creating`) refuses it.
+    async fn claim_contact(
+        &self,
+        phone: &PhoneNumber,
+        owner: &Owner,
+        lease: Duration,
+    ) -> Result<ContactSlot, CacheError>;
 
-    async fn unlock(&self, phone: &PhoneNumber) -> Result<(), CacheError>;
+    /// The created (or found) contact, written into `owner`'s claim (`READY`), if `owner` still
+    /// holds it.
+    async fn contact_created(
+        &self,
+        phone: &PhoneNumber,
+        owner: &Owner,
+        contact: &ContactRef,
+        ttl: Duration,
+    ) -> Result<Held, CacheError>;
+
+    /// Gives up `owner`'s claim (the create failed); `doubtful`: the create may have happened,
+    /// so the next winner searches the CRM before creating.
+    async fn release_contact(
+        &self,
+        phone: &PhoneNumber,
+        owner: &Owner,
+        doubtful: bool,
+    ) -> Result<Held, CacheError>;
+
+    /// The number's entry, read consistently (claimants waiting for a creator poll it).
+    async fn contact_slot(&self, phone: &PhoneNumber) -> Result<ContactSlot, CacheError>;
+}
+
+/// The state of a number's contact entry, as a claim or a consistent read sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContactSlot {
+    /// Nobody creates the contact and none is known. From `claim_contact`: this run now owns
+    /// the creation; `recheck`: an earlier creator died or failed doubtfully, so search the CRM
+    /// before creating.
+    Free { recheck: bool },
+    /// The number's contact.
+    Ready(ContactRef),
+    /// Another run is creating it.
+    Creating,
 }
 
 /// Keys shared by every adapter, so an entry has one name wherever it is stored.
@@ -103,9 +144,6 @@ pub mod keys {
         format!("deal#{}", phone.digits())
     }
 
-    pub fn lock(phone: &PhoneNumber) -> String {
-        format!("lock#{}", phone.digits())
-    }
 }
 
 /// Epoch second at which an entry written `now` with `ttl` expires.

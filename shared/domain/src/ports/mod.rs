@@ -6,7 +6,7 @@ pub mod crm;
 pub mod ledger;
 pub mod ringostat;
 
-pub use cache::{Cache, CacheError, ManagerRoute};
+pub use cache::{Cache, CacheError, ContactSlot, ManagerRoute};
 pub use crm::{Crm, CrmError, CrmKind, DealRef, LoggedCall, NewDeal, NewNote};
 pub use ledger::{Claim, Held, Ledger, Owner, ParkedEvent, StoredAnswer};
 pub use ringostat::{

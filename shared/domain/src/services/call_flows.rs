@@ -43,24 +43,19 @@ impl EventHandler for BeforeCall {
             .find_or_create(phone, system_user, deadline)
             .await?;
         let mut outcome = Outcome::new(OutcomeKind::ContactReady, event).with_contact(&contact);
-        if contact.is_new() {
-            outcome.deal_id = self
-                .deals
-                .create_for(
-                    phone,
-                    contact.contact(),
-                    system_user,
-                    attempt.recheck,
-                    deadline,
-                )
-                .await?;
-            // The manager is known only after the call: remember the deal to hand it over.
-            if let (Some(deal), NewContactOwner::AnsweringManager) =
-                (&outcome.deal_id, self.owners.new_contact_owner)
-            {
-                self.deals.keep_pending(phone, deal).await;
-            }
-        }
+        // The manager is known only after the call: a deal made now waits to be handed over.
+        let hand_over_later = self.owners.new_contact_owner == NewContactOwner::AnsweringManager;
+        outcome.deal_id = self
+            .deals
+            .ensure_deal(
+                phone,
+                &contact,
+                system_user,
+                hand_over_later,
+                attempt.recheck,
+                deadline,
+            )
+            .await?;
         let write_utm = async {
             if !self.write_utm || event.utm.is_empty() {
                 return Ok(());
@@ -116,20 +111,19 @@ impl EventHandler for CallLogging {
             .contacts
             .find_or_create(phone, owner_of_new, deadline)
             .await?;
-        let mut deal_id = None;
-        if contact.is_new() {
-            deal_id = self
-                .deals
-                .create_for(
-                    phone,
-                    contact.contact(),
-                    owner_of_new,
-                    attempt.recheck,
-                    deadline,
-                )
-                .await?;
-        } else if let (NewContactOwner::AnsweringManager, Some(manager)) =
-            (owners.new_contact_owner, manager)
+        let deal_id = self
+            .deals
+            .ensure_deal(
+                phone,
+                &contact,
+                owner_of_new,
+                false,
+                attempt.recheck,
+                deadline,
+            )
+            .await?;
+        if let (NewContactOwner::AnsweringManager, Some(manager), false) =
+            (owners.new_contact_owner, manager, contact.is_new())
         {
             contact = self
                 .deals

@@ -9,14 +9,24 @@ use tokio::time::Instant;
 use crate::activity::{ContactRef, CrmUser, ResolvedContact};
 use crate::deadline::Deadline;
 use crate::phone::PhoneNumber;
-use crate::ports::cache::Cache;
+use crate::ports::cache::{Cache, CacheError, ContactSlot};
 use crate::ports::crm::{Crm, CrmError};
+use crate::ports::ledger::{Held, Owner};
 
-/// How long the per-number lock is held at most (a contact creation with its retries).
-const LOCK_TTL: Duration = Duration::from_secs(10);
+/// How long a contact claim is held at most: the create it guards is bounded by it.
+const CLAIM_LEASE: Duration = Duration::from_secs(10);
+/// Kept free at the end of the lease: the create's answer and the `READY` write.
+const LEASE_MARGIN: Duration = Duration::from_secs(1);
 /// How long an event waits for another event's contact before giving up (and being re-sent).
-const LOCK_WAIT: Duration = Duration::from_secs(4);
-const LOCK_POLL: Duration = Duration::from_millis(100);
+const CLAIM_WAIT: Duration = Duration::from_secs(4);
+const CLAIM_POLL: Duration = Duration::from_millis(100);
+
+/// A claim that could not be read or written: retry later rather than create without it.
+fn no_claim(error: CacheError) -> CrmError {
+    CrmError::Transient(format!(
+        "the number's contact claim is unavailable ({error}); not creating without it"
+    ))
+}
 
 pub struct ContactResolver {
     crm: Arc<dyn Crm>,
@@ -52,6 +62,12 @@ impl ContactResolver {
     }
 
     /// The contact of `phone`, created (phone only, owned by `owner`) when there is none.
+    ///
+    /// One creator per number: the number's cache entry is the claim (`CREATING`, an owner
+    /// token, a lease in milliseconds). The winner creates the contact within its lease and
+    /// writes it into the entry (`READY`, conditional on its token); everybody else waits for
+    /// that entry with consistent reads. Without the claim (DynamoDB down) nobody creates: the
+    /// event fails as retryable and Ringostat sends it again.
     pub async fn find_or_create(
         &self,
         phone: &PhoneNumber,
@@ -61,59 +77,77 @@ impl ContactResolver {
         if let Some(contact) = self.find(phone, deadline).await? {
             return Ok(ResolvedContact::Existing(contact));
         }
-        // One creator per number: events arriving together for a new number (before-call,
-        // AI, a second line) would otherwise each create a contact. The others wait for the
-        // winner's contact, which it caches before it lets go of the lock.
-        let give_up = deadline.instant().min(Instant::now() + LOCK_WAIT);
-        let mut contended = false;
-        loop {
-            match self.cache.try_lock(phone, LOCK_TTL).await {
-                Ok(true) => break,
-                Ok(false) => contended = true,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cache: no per-number lock, creating without it");
-                    return self.create(phone, owner, deadline).await;
-                }
+        let me = Owner::new();
+        let give_up = deadline.instant().min(Instant::now() + CLAIM_WAIT);
+        let mut claim = self.cache.claim_contact(phone, &me, CLAIM_LEASE).await;
+        let recheck = loop {
+            match claim.map_err(no_claim)? {
+                ContactSlot::Free { recheck } => break recheck,
+                ContactSlot::Ready(contact) => return Ok(ResolvedContact::Existing(contact)),
+                ContactSlot::Creating => {}
             }
-            tokio::time::sleep(LOCK_POLL).await;
-            if let Ok(Some(contact)) = self.cache.contact(phone).await {
-                return Ok(ResolvedContact::Existing(contact));
-            }
-            if Instant::now() >= give_up {
+            if Instant::now() + CLAIM_POLL >= give_up {
                 return Err(CrmError::Transient(
                     "another event is creating this number's contact".into(),
                 ));
             }
-        }
-        // Re-read after winning the lock, contended or not: a winner that created the contact
-        // after this event's negative search may already have released the lock (it caches
-        // the contact first). Busy lock: its holder may also have created it and gone, so ask
-        // the CRM too.
-        let existing = if contended {
-            self.find(phone, deadline).await
-        } else {
-            Ok(self.cache.contact(phone).await.ok().flatten())
+            tokio::time::sleep(CLAIM_POLL).await;
+            claim = match self.cache.contact_slot(phone).await {
+                // The creator gave up or died: take over.
+                Ok(ContactSlot::Free { .. }) => {
+                    self.cache.claim_contact(phone, &me, CLAIM_LEASE).await
+                }
+                other => other,
+            };
         };
-        let result = match existing {
+        // Won. An earlier creator that died, or failed after a create that may have
+        // happened, may have left a contact: search before creating.
+        let found = if recheck {
+            self.crm.find_contact(phone, deadline).await
+        } else {
+            Ok(None)
+        };
+        let created = match found {
             Ok(Some(contact)) => Ok(ResolvedContact::Existing(contact)),
-            Ok(None) => self.create(phone, owner, deadline).await,
+            Ok(None) => self.create_within_lease(phone, owner, deadline).await,
             Err(e) => Err(e),
         };
-        if let Err(e) = self.cache.unlock(phone).await {
-            tracing::warn!(error = %e, "cache: per-number lock not released (it expires)");
+        match &created {
+            Ok(contact) => {
+                let ttl = self.contact_ttl;
+                match self
+                    .cache
+                    .contact_created(phone, &me, contact.contact(), ttl)
+                    .await
+                {
+                    Ok(Held::Yes) => {}
+                    Ok(Held::No) => tracing::warn!(
+                        "the contact claim was taken over before the contact was stored"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "cache: created contact not stored"),
+                }
+            }
+            Err(error) => {
+                let doubtful = error.is_ambiguous();
+                if let Err(e) = self.cache.release_contact(phone, &me, doubtful).await {
+                    tracing::warn!(error = %e, "cache: contact claim not released (its lease ends)");
+                }
+            }
         }
-        result
+        created
     }
 
-    async fn create(
+    /// Creates the contact, bounded by the claim's lease: a create still running when the
+    /// lease ends could race the next claimant's.
+    async fn create_within_lease(
         &self,
         phone: &PhoneNumber,
         owner: &CrmUser,
         deadline: Deadline,
     ) -> Result<ResolvedContact, CrmError> {
-        let created = self.crm.create_contact(phone, owner, deadline).await?;
+        let bound = deadline.min(Deadline::after(CLAIM_LEASE.saturating_sub(LEASE_MARGIN)));
+        let created = self.crm.create_contact(phone, owner, bound).await?;
         tracing::info!(contact_id = %created.id, "contact created");
-        self.remember(phone, &created).await;
         Ok(ResolvedContact::Created(created))
     }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::activity::{ContactRef, CrmUser, ResolvedContact};
+use crate::activity::{CrmUser, ResolvedContact};
 use crate::deadline::Deadline;
 use crate::phone::PhoneNumber;
 use crate::ports::cache::Cache;
@@ -36,17 +36,39 @@ impl DealDesk {
         }
     }
 
-    /// Creates the new client's deal, owned by `owner`; `None` when deals are off.
-    pub async fn create_for(
+    /// Makes sure the client whose contact the bridge created has its deal, owned by `owner`;
+    /// `None` when deals are off or nothing is due.
+    ///
+    /// The postcondition is "this contact has its deal from the bridge", not "the contact is
+    /// new": before the deal is created a `DUE` marker is stored with the number, so a run that
+    /// failed between the contact and the deal leaves the deal due, and the re-send (which finds
+    /// the contact existing) creates it, asking the CRM first whether it already did.
+    /// `keep_for_hand_over`: the deal waits (as pending) for the manager who answers.
+    pub async fn ensure_deal(
         &self,
         phone: &PhoneNumber,
-        contact: &ContactRef,
+        contact: &ResolvedContact,
         owner: &CrmUser,
+        keep_for_hand_over: bool,
         recheck: bool,
         deadline: Deadline,
     ) -> Result<Option<String>, CrmError> {
         let Some(deals) = &self.deals else {
             return Ok(None);
+        };
+        let recheck = if contact.is_new() {
+            self.remember_pending(phone, DEAL_DUE).await;
+            recheck
+        } else {
+            match self.cache.pending_deal(phone).await {
+                // An earlier run created the contact but may not have created its deal.
+                Ok(Some(marker)) if marker == DEAL_DUE => true,
+                Ok(_) => return Ok(None),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cache: pending deal not read");
+                    return Ok(None);
+                }
+            }
         };
         let deal = NewDeal {
             name: deals.name_for(phone.e164()),
@@ -54,15 +76,22 @@ impl DealDesk {
             owner: Some(owner.clone()),
             recheck,
         };
-        let created = self.crm.create_deal(contact, &deal, deadline).await?;
+        let created = self
+            .crm
+            .create_deal(contact.contact(), &deal, deadline)
+            .await?;
+        if keep_for_hand_over {
+            self.remember_pending(phone, &created.id).await;
+        } else if let Err(e) = self.cache.forget_pending_deal(phone).await {
+            tracing::warn!(error = %e, "cache: deal marker not dropped");
+        }
         Ok(Some(created.id))
     }
 
-    /// Remembers a deal created before the call, to hand it over once the manager is known.
-    pub async fn keep_pending(&self, phone: &PhoneNumber, deal_id: &str) {
+    async fn remember_pending(&self, phone: &PhoneNumber, value: &str) {
         if let Err(e) = self
             .cache
-            .put_pending_deal(phone, deal_id, self.pending_ttl)
+            .put_pending_deal(phone, value, self.pending_ttl)
             .await
         {
             tracing::warn!(error = %e, "cache: pending deal not stored");
@@ -70,7 +99,9 @@ impl DealDesk {
     }
 
     /// Gives a contact still owned by the system user (created before the call, or by an
-    /// earlier missed call) to the manager who took this call, with its pending deal.
+    /// earlier missed call) to the manager who took this call, and the deal created with it.
+    /// Each is checked and handed over on its own, so a re-send completes whichever a failed
+    /// run left undone.
     pub async fn hand_over(
         &self,
         contacts: &ContactResolver,
@@ -85,25 +116,30 @@ impl DealDesk {
             .owner_id
             .as_deref()
             .is_none_or(|owner| owners.is_system_user(owner));
-        if !unowned {
-            return Ok(contact);
-        }
-        self.crm
-            .set_contact_owner(&current.id, manager, deadline)
-            .await?;
-        let mut updated = current.clone();
-        updated.owner_id = Some(manager.id.clone());
-        contacts.remember(phone, &updated).await;
+        let contact = if unowned {
+            self.crm
+                .set_contact_owner(&current.id, manager, deadline)
+                .await?;
+            let mut updated = current.clone();
+            updated.owner_id = Some(manager.id.clone());
+            contacts.remember(phone, &updated).await;
+            ResolvedContact::Existing(updated)
+        } else {
+            contact
+        };
         match self.cache.pending_deal(phone).await {
-            Ok(Some(deal_id)) => {
+            Ok(Some(deal_id)) if deal_id != DEAL_DUE => {
                 self.crm.set_deal_owner(&deal_id, manager, deadline).await?;
                 if let Err(e) = self.cache.forget_pending_deal(phone).await {
                     tracing::warn!(error = %e, "cache: pending deal not dropped");
                 }
             }
-            Ok(None) => {}
+            Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cache: pending deal not read"),
         }
-        Ok(ResolvedContact::Existing(updated))
+        Ok(contact)
     }
 }
+
+/// The pending-deal marker of a contact whose deal is due but not (known to be) created.
+const DEAL_DUE: &str = "DUE";

@@ -16,6 +16,7 @@ use crate::deadline::{Deadline, epoch_ms};
 use crate::phone::mask_long_numbers;
 use crate::ports::ledger::{Claim, Held, Ledger, Owner, ParkedEvent, StoredAnswer, event_key};
 use crate::ringostat::{CallEvent, ParseOptions};
+use crate::services::guard::within;
 use crate::services::handlers::{Attempt, EventHandlers};
 use crate::services::outcome::OutcomeKind;
 
@@ -89,8 +90,19 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// Runs one parsed event exactly once.
+    /// Runs one parsed event exactly once; its store calls end by `deadline` and stop after
+    /// the first store failure ([`within`]).
     pub async fn deliver(
+        &self,
+        raw: &RawEvent,
+        event: &CallEvent,
+        deadline: Deadline,
+        attempts: u32,
+    ) -> DeliveryResult {
+        within(deadline, self.deliver_now(raw, event, deadline, attempts)).await
+    }
+
+    async fn deliver_now(
         &self,
         raw: &RawEvent,
         event: &CallEvent,

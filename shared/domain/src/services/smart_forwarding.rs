@@ -7,6 +7,7 @@ use crate::phone::PhoneNumber;
 use crate::ports::cache::Cache;
 use crate::ports::crm::{Crm, CrmError};
 use crate::services::contacts::ContactResolver;
+use crate::services::guard::within;
 use crate::services::owners::Owners;
 
 /// Where the webhook number sends a call, and why.
@@ -64,7 +65,7 @@ pub struct SmartForwarding {
 impl SmartForwarding {
     /// Never fails: any problem is a decision for the fallback.
     pub async fn route(&self, caller: &PhoneNumber, deadline: Deadline) -> ForwardDecision {
-        let lookup = self.route_for(caller, deadline);
+        let lookup = within(deadline, self.route_for(caller, deadline));
         match tokio::time::timeout_at(deadline.instant(), lookup).await {
             Ok(Ok(decision)) => decision,
             Ok(Err(error)) => {
