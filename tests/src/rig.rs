@@ -5,8 +5,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use bridge_core::adapters::{DynamoDbCache, DynamoDbLedger};
-use bridge_core::bootstrap::{HttpApps, Stack};
+use std::sync::Arc;
+
+use bridge_core::bootstrap::{Adapters, HttpApps, Stack};
 use bridge_core::config::{Config, ConfigError, local_defaults};
+use bridge_core::ports::Crm;
 use bridge_core::ports::CrmKind;
 use bridge_core::secret::Secret;
 use bridge_core::secret_store::SecretStore;
@@ -45,6 +48,25 @@ impl Rig {
         overrides: &[(&str, &str)],
         parameters: &[(&str, &str)],
     ) -> Self {
+        Self::start(kind, overrides, parameters, |crm| crm).await
+    }
+
+    /// As [`Rig::with`], with the CRM adapter wrapped by `wrap` (a gate, a delay) before the
+    /// services are wired over it.
+    pub async fn with_crm(
+        kind: CrmKind,
+        overrides: &[(&str, &str)],
+        wrap: impl FnOnce(Arc<dyn Crm>) -> Arc<dyn Crm>,
+    ) -> Self {
+        Self::start(kind, overrides, &[], wrap).await
+    }
+
+    async fn start(
+        kind: CrmKind,
+        overrides: &[(&str, &str)],
+        parameters: &[(&str, &str)],
+        wrap: impl FnOnce(Arc<dyn Crm>) -> Arc<dyn Crm>,
+    ) -> Self {
         let sandbox = Sandbox::start().await.expect("sandbox starts");
         for (name, value) in parameters {
             sandbox.state().seed_parameter(name, value);
@@ -72,7 +94,12 @@ impl Rig {
         for (name, value) in overrides {
             vars.insert((*name).into(), (*value).into());
         }
-        let stack = build(&sandbox, &vars).await;
+        let config = config(&sandbox, &vars)
+            .await
+            .expect("the configuration is valid");
+        let mut adapters = Adapters::connect(&config).await.expect("the bridge starts");
+        adapters.crm = wrap(adapters.crm);
+        let stack = Stack::wire(config, adapters);
         let apps = HttpApps::of(&stack);
         Self {
             kind,

@@ -1,0 +1,128 @@
+//! Exactly once under forced interleavings: one contact per number whatever order the events'
+//! searches, claims and creates happen in — for both CRMs, through the real handlers, against
+//! the CRM sandbox and DynamoDB on moto. The orders are forced with a gate on the CRM's search
+//! (`GatedCrm`), not hoped for.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bridge_core::ports::CrmKind;
+use bridge_tests::gated_crm::GatedCrm;
+use bridge_tests::rig::{Answer, Rig, event_with};
+use serde_json::json;
+use tokio::task::JoinSet;
+
+const NEW_NUMBER: &str = "380939990011";
+
+fn before_call(call_id: &str) -> lambda_http::Request {
+    event_with("before-call-new-client.json", |body| {
+        body["uniqueid"] = json!(call_id);
+        body["caller"] = json!(NEW_NUMBER);
+    })
+}
+
+/// A rig whose CRM passes through a gate.
+async fn gated_rig(kind: CrmKind, search_delay: Duration) -> (Arc<Rig>, Arc<GatedCrm>) {
+    let mut gate = None;
+    let rig = Rig::with_crm(kind, &[], |crm| {
+        let gated = GatedCrm::with_search_delay(crm, search_delay);
+        gate = Some(Arc::clone(&gated));
+        gated
+    })
+    .await;
+    (Arc::new(rig), gate.expect("the rig wrapped its CRM"))
+}
+
+/// B searches before A creates, and claims after A is done: B must not create a second
+/// contact (the race that once split calls, deals and UTM tags between two contacts).
+async fn a_search_that_predates_the_winners_create_finds_one_contact(kind: CrmKind) {
+    let (rig, gate) = gated_rig(kind, Duration::ZERO).await;
+    gate.hold_next_searches(1);
+    let late = {
+        let rig = Arc::clone(&rig);
+        tokio::spawn(async move { rig.send(before_call("ua0_-1712316600.5001")).await })
+    };
+    // B's search answered "no contact" and waits at the gate.
+    gate.search_held().await;
+    let winner = rig.send(before_call("ua0_-1712316600.5002")).await;
+    winner.assert_outcome("contact_ready");
+    assert_eq!(winner.json["new_contact"], true, "{:?}", winner.json);
+    // A created the contact and let go of the number; now B goes on with its stale answer.
+    gate.release(1);
+    let late = late.await.expect("B finished");
+    late.assert_outcome("contact_ready");
+    assert_eq!(
+        late.field("contact_id"),
+        winner.field("contact_id"),
+        "one contact for both"
+    );
+    assert_ne!(late.json["new_contact"], true, "{:?}", late.json);
+    assert_eq!(rig.crm().contact_count(), 1);
+    assert_eq!(rig.crm().deals_of(winner.field("contact_id")).len(), 1);
+}
+
+/// A crowd of events for one new number, the CRM's search answering 300 ms late: one
+/// contact, one deal, and every event gets that contact.
+async fn crowd(kind: CrmKind, size: usize) {
+    let (rig, _gate) = gated_rig(kind, Duration::from_millis(300)).await;
+    let mut tasks = JoinSet::new();
+    for i in 0..size {
+        let rig = Arc::clone(&rig);
+        tasks.spawn(async move {
+            rig.send(before_call(&format!("ua0_-1712316600.{}", 6000 + i)))
+                .await
+        });
+    }
+    let answers: Vec<Answer> = tasks.join_all().await;
+    let contact = answers
+        .iter()
+        .find(|a| a.json["new_contact"] == true)
+        .map(|a| a.field("contact_id").to_owned())
+        .expect("one event created the contact");
+    for answer in &answers {
+        answer.assert_outcome("contact_ready");
+        assert_eq!(answer.field("contact_id"), contact, "one contact for everybody");
+    }
+    let created = answers
+        .iter()
+        .filter(|a| a.json["new_contact"] == true)
+        .count();
+    assert_eq!(created, 1, "exactly one event created it");
+    assert_eq!(rig.crm().contact_count(), 1);
+    assert_eq!(rig.crm().deals_of(&contact).len(), 1);
+}
+
+async fn twenty_events_for_one_new_number_with_a_slow_search(kind: CrmKind) {
+    crowd(kind, 20).await;
+}
+
+async fn fifty_events_for_one_new_number_with_a_slow_search(kind: CrmKind) {
+    crowd(kind, 50).await;
+}
+
+macro_rules! for_both_crms {
+    ($($test:ident),+ $(,)?) => {
+        mod nethunt {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    super::$test(bridge_core::ports::CrmKind::NetHunt).await;
+                }
+            )+
+        }
+        mod dataverse {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    super::$test(bridge_core::ports::CrmKind::Dataverse).await;
+                }
+            )+
+        }
+    };
+}
+
+for_both_crms!(
+    a_search_that_predates_the_winners_create_finds_one_contact,
+    twenty_events_for_one_new_number_with_a_slow_search,
+    fifty_events_for_one_new_number_with_a_slow_search,
+);
