@@ -10,7 +10,18 @@
 //!
 //! Tests start it with [`Sandbox::start`] on an ephemeral loopback port; `crm-sandbox` runs it
 //! as a binary for local use.
+//!
+//! Faults ([`Fault`], [`Sandbox::inject`], [`Sandbox::inject_matching`], `POST
+//! /_sandbox/faults`) answer CRM requests instead of the real answer: before the request is
+//! served (throttling, 5xx), or after it was served for real, so that the write lands and the
+//! client still sees a failure ([`Fault::AfterWrite`]) or no answer at all
+//! ([`Fault::AfterWriteReset`]): the ambiguous outcomes an exactly-once writer must survive.
 
+/// The axum the sandbox is built on, for test helpers that run their own loopback servers
+/// with [`conn::serve`] (one copy of the HTTP stack in the workspace).
+pub use axum;
+
+pub mod conn;
 pub mod dataverse;
 pub mod nethunt;
 pub(crate) mod page;
@@ -65,17 +76,84 @@ pub struct LoggedRequest {
     pub path: String,
     /// Raw query string, percent-encoding kept.
     pub query: Option<String>,
+    /// The status the client got; 0 when the connection was dropped without an answer
+    /// ([`Fault::AfterWriteReset`]).
     pub status: u16,
 }
 
-/// A failure to answer instead of the real response.
+/// A failure to answer instead of the real response. In JSON (`POST /_sandbox/faults`):
+/// `{"kind":"throttle","retry_after_secs":2}`, `{"kind":"server_error","status":503}`,
+/// `{"kind":"after_write","status":502}`, `{"kind":"after_write_reset"}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Fault {
-    /// 429 with `Retry-After: <retry_after_secs>`.
+    /// 429 with `Retry-After: <retry_after_secs>`; the request is not served.
     Throttle { retry_after_secs: u64 },
-    /// A 5xx status (500, 502, 503, 504).
+    /// A 5xx status (500, 502, 503, 504); the request is not served.
     ServerError { status: u16 },
+    /// The request is served for real (a write lands in the sandbox's state), then `status`
+    /// (e.g. 502, 504) with an error body is answered instead of the real answer: a gateway
+    /// that timed out after the backend did the work.
+    AfterWrite { status: u16 },
+    /// The request is served for real, then the connection is dropped without a response
+    /// (RST): the client sees a connection error, not a status. Logged with status 0. Needs
+    /// the sandbox's own server ([`Sandbox::start`], [`conn::serve`]); under another server
+    /// it degrades to [`Fault::AfterWrite`] with 502.
+    AfterWriteReset,
+}
+
+/// Which CRM requests a fault applies to. Every condition given must hold; an empty filter
+/// matches every request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestFilter {
+    /// The HTTP method (`POST`), compared without case.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// A substring of the path (without the query): `create-call-log`,
+    /// `/api/data/v9.2/annotations`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_contains: Option<String>,
+}
+
+impl RequestFilter {
+    /// Every request.
+    pub fn any() -> Self {
+        Self::default()
+    }
+
+    /// Requests whose path contains `fragment`, whatever the method.
+    pub fn path_contains(fragment: &str) -> Self {
+        Self {
+            method: None,
+            path_contains: Some(fragment.to_owned()),
+        }
+    }
+
+    /// Requests with this method whose path contains `fragment`:
+    /// `RequestFilter::method_path("POST", "/api/data/v9.2/annotations")`.
+    pub fn method_path(method: &str, fragment: &str) -> Self {
+        Self {
+            method: Some(method.to_owned()),
+            path_contains: Some(fragment.to_owned()),
+        }
+    }
+
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        self.method
+            .as_deref()
+            .is_none_or(|m| m.trim().eq_ignore_ascii_case(method))
+            && self
+                .path_contains
+                .as_deref()
+                .is_none_or(|fragment| path.contains(fragment))
+    }
+}
+
+/// A fault waiting for the next request its filter matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedFault {
+    pub fault: Fault,
+    pub filter: RequestFilter,
 }
 
 /// Everything the sandbox holds. Handlers lock it briefly.
@@ -86,8 +164,10 @@ pub struct SandboxState {
     /// Ringostat's API and the fake Parameters and Secrets extension.
     pub ringostat: ringostat::RingostatState,
     pub requests: Vec<LoggedRequest>,
-    /// Faults answered to the next requests, one each, in order (control routes excluded).
-    pub faults: VecDeque<Fault>,
+    /// Faults waiting for requests, oldest first (control routes excluded). Each request takes
+    /// the oldest fault whose filter matches it, if any; requests no fault matches are served
+    /// normally and leave the queue as it is.
+    pub faults: VecDeque<QueuedFault>,
 }
 
 #[derive(Clone)]
@@ -146,7 +226,7 @@ impl Sandbox {
         };
         let app = router(state.clone());
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = conn::serve(listener, app).await;
         });
         Ok(Self {
             addr,
@@ -204,8 +284,22 @@ impl Sandbox {
 
     /// Answers the next `count` CRM requests with `fault`.
     pub fn inject(&self, fault: Fault, count: usize) {
+        self.inject_matching(fault, count, RequestFilter::any());
+    }
+
+    /// Answers the next `count` CRM requests that `filter` matches with `fault`; other requests
+    /// are served normally. `sandbox.inject_matching(Fault::AfterWrite { status: 502 }, 1,
+    /// RequestFilter::path_contains("create-call-log"))`.
+    pub fn inject_matching(&self, fault: Fault, count: usize, filter: RequestFilter) {
         let mut state = self.state.lock();
-        state.faults.extend(std::iter::repeat_n(fault, count));
+        state
+            .faults
+            .extend(std::iter::repeat_n(QueuedFault { fault, filter }, count));
+    }
+
+    /// Faults not yet answered.
+    pub fn pending_faults(&self) -> usize {
+        self.state.lock().faults.len()
     }
 }
 
@@ -242,7 +336,17 @@ async fn log_and_inject(State(state): State<AppState>, request: Request, next: N
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().map(str::to_owned);
-    let fault = state.lock().faults.pop_front();
+    let fault = {
+        let mut shared = state.lock();
+        let index = shared
+            .faults
+            .iter()
+            .position(|queued| queued.filter.matches(&method, &path));
+        index
+            .and_then(|i| shared.faults.remove(i))
+            .map(|queued| queued.fault)
+    };
+    let mut logged_status = None;
     let response = match fault {
         Some(Fault::Throttle { retry_after_secs }) => {
             let mut response = (
@@ -264,15 +368,45 @@ async fn log_and_inject(State(state): State<AppState>, request: Request, next: N
             "sandbox: injected server error",
         )
             .into_response(),
+        Some(Fault::AfterWrite { status }) => {
+            // Served for real: the write lands; the real answer is thrown away.
+            drop(next.run(request).await);
+            after_write_error(&path, status)
+        }
+        Some(Fault::AfterWriteReset) => {
+            let connection = conn::Connection::of(&request);
+            drop(next.run(request).await);
+            match connection {
+                Some(connection) => {
+                    // Nothing of the answer below reaches the client.
+                    connection.reset();
+                    logged_status = Some(0);
+                    status_only(StatusCode::BAD_GATEWAY)
+                }
+                None => after_write_error(&path, 502),
+            }
+        }
         None => next.run(request).await,
     };
     state.lock().requests.push(LoggedRequest {
         method,
         path,
         query,
-        status: response.status().as_u16(),
+        status: logged_status.unwrap_or_else(|| response.status().as_u16()),
     });
     response
+}
+
+/// The error a gateway gives after the backend did the work: Dataverse's JSON error shape on
+/// its paths, plain text elsewhere.
+fn after_write_error(path: &str, status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let message = "sandbox: injected failure after the request was served";
+    if path.starts_with(dataverse::API_PREFIX) {
+        json_error(status, message)
+    } else {
+        (status, message).into_response()
+    }
 }
 
 async fn requests(State(state): State<AppState>) -> axum::Json<Vec<LoggedRequest>> {
@@ -284,11 +418,15 @@ async fn clear_requests(State(state): State<AppState>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// `{"fault": {...}, "count": 1, "method": "POST", "path_contains": "create-call-log"}`;
+/// `count` defaults to 1, the filter fields are optional.
 #[derive(Deserialize)]
 struct FaultRequest {
     fault: Fault,
     #[serde(default = "one")]
     count: usize,
+    #[serde(flatten)]
+    filter: RequestFilter,
 }
 
 fn one() -> usize {
@@ -299,10 +437,14 @@ async fn push_faults(
     State(state): State<AppState>,
     axum::Json(request): axum::Json<FaultRequest>,
 ) -> StatusCode {
+    let queued = QueuedFault {
+        fault: request.fault,
+        filter: request.filter,
+    };
     let mut state = state.lock();
     state
         .faults
-        .extend(std::iter::repeat_n(request.fault, request.count.min(1000)));
+        .extend(std::iter::repeat_n(queued, request.count.min(1000)));
     StatusCode::NO_CONTENT
 }
 
@@ -330,3 +472,6 @@ pub fn status_only(status: StatusCode) -> Response {
         .body(Body::empty())
         .expect("valid response")
 }
+
+#[cfg(test)]
+mod fault_tests;

@@ -795,3 +795,98 @@ async fn notes_and_opportunities_hang_off_the_contact() {
         assert!(page.contains(text), "{text}");
     }
 }
+
+#[tokio::test]
+async fn client_supplied_keys_create_contacts_notes_and_deals_once() {
+    let (sandbox, token) = start().await;
+    let owner =
+        sandbox
+            .state()
+            .dataverse
+            .seed_contact("+380501234567", "Olha Petrenko", MANAGER_USER_ID);
+    const CONTACT_ID: &str = "7c1d2f0e-6a1c-5d7e-9f00-2a9c3c1e7b21";
+    const NOTE_ID: &str = "8d1d2f0e-6a1c-5d7e-9f00-2a9c3c1e7b31";
+    const DEAL_ID: &str = "9e1d2f0e-6a1c-5d7e-9f00-2a9c3c1e7b41";
+    let bind = format!("/contacts({owner})");
+    let cases = [
+        (
+            "contacts",
+            "contactid",
+            CONTACT_ID,
+            json!({"contactid": CONTACT_ID, "lastname": "Koval", "telephone1": "+380671112233"}),
+            json!({"contactid": CONTACT_ID, "lastname": "Changed", "telephone1": "+380000000000"}),
+            "lastname",
+            "Koval",
+        ),
+        (
+            "annotations",
+            "annotationid",
+            NOTE_ID,
+            json!({"annotationid": NOTE_ID, "subject": "AI", "notetext": "Wants a quote", "objectid_contact@odata.bind": bind}),
+            json!({"annotationid": NOTE_ID, "subject": "AI", "notetext": "Changed", "objectid_contact@odata.bind": bind}),
+            "notetext",
+            "Wants a quote",
+        ),
+        (
+            "opportunities",
+            "opportunityid",
+            DEAL_ID,
+            json!({"opportunityid": DEAL_ID, "name": "New client", "customerid_contact@odata.bind": bind}),
+            json!({"opportunityid": DEAL_ID, "name": "Changed", "customerid_contact@odata.bind": bind}),
+            "name",
+            "New client",
+        ),
+    ];
+    for (set, key, id, first, second, column, kept) in cases {
+        let created = api(&sandbox, &token, "POST", set, &[], Some(first)).await;
+        assert_eq!(created.status, 204, "{set}: {}", created.body);
+        assert!(
+            created
+                .header("OData-EntityId")
+                .is_some_and(|h| h.ends_with(&format!("/{set}({id})"))),
+            "{set}: {:?}",
+            created.headers
+        );
+        let before = api(&sandbox, &token, "GET", &format!("{set}({id})"), &[], None).await;
+        assert_eq!(before.status, 200, "{set}: {}", before.body);
+
+        // The same key again, even with other values: 412, nothing changes.
+        let duplicate = api(&sandbox, &token, "POST", set, &[], Some(second)).await;
+        assert_eq!(duplicate.status, 412, "{set}: {}", duplicate.body);
+        assert_eq!(
+            duplicate.json(),
+            json!({"error": {"code": "0x80040237", "message": "A record with matching key values already exists."}}),
+            "{set}"
+        );
+        let after = api(&sandbox, &token, "GET", &format!("{set}({id})"), &[], None).await;
+        assert_eq!(after.json()[key], id, "{set}");
+        assert_eq!(after.json()[column], kept, "{set}");
+        assert_eq!(after.json(), before.json(), "{set}: unchanged");
+        let all = api(&sandbox, &token, "GET", set, &[], None).await;
+        let ids: Vec<Value> = all.json()["value"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|row| row[key].clone())
+            .filter(|found| found == id)
+            .collect();
+        assert_eq!(ids.len(), 1, "{set}: one row with the key");
+    }
+    // An upper-case GUID is the same key.
+    let shouted = api(
+        &sandbox,
+        &token,
+        "POST",
+        "contacts",
+        &[],
+        Some(json!({"contactid": CONTACT_ID.to_uppercase(), "lastname": "Again"})),
+    )
+    .await;
+    assert_eq!(shouted.status, 412, "{}", shouted.body);
+    assert_eq!(sandbox.state().dataverse.contact_count(), 2);
+    assert_eq!(
+        sandbox.state().dataverse.notes_of(&owner),
+        ["Wants a quote"]
+    );
+    assert_eq!(sandbox.state().dataverse.deals_of(&owner), ["New client"]);
+}

@@ -524,10 +524,10 @@ async fn a_note_lands_on_an_existing_contact(s: Subject) {
     s.crm
         .add_note(
             &bridge_core::ports::NewNote {
-                contact_id: (&contact.id).to_string(),
+                contact_id: contact.id.to_string(),
                 call_id: "test-call".into(),
-                title: ("AI-аналіз дзвінка").to_string(),
-                text: ("Клієнт хоче знижку").to_string(),
+                title: "AI-аналіз дзвінка".to_string(),
+                text: "Клієнт хоче знижку".to_string(),
                 recheck: false,
             },
             deadline(),
@@ -550,10 +550,10 @@ async fn a_note_on_a_missing_contact_is_refused(s: Subject) {
         .crm
         .add_note(
             &bridge_core::ports::NewNote {
-                contact_id: (s.missing_contact).to_string(),
+                contact_id: s.missing_contact.to_string(),
                 call_id: "test-call".into(),
-                title: ("AI").to_string(),
-                text: ("text").to_string(),
+                title: "AI".to_string(),
+                text: "text".to_string(),
                 recheck: false,
             },
             deadline(),

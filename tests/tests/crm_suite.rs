@@ -365,10 +365,10 @@ async fn notes_deals_and_owners(kind: Kind) {
     rig.crm
         .add_note(
             &bridge_core::ports::NewNote {
-                contact_id: (&contact.id).to_string(),
+                contact_id: contact.id.to_string(),
                 call_id: "test-call".into(),
-                title: ("Ringostat AI").to_string(),
-                text: ("Клієнт хоче знижку").to_string(),
+                title: "Ringostat AI".to_string(),
+                text: "Клієнт хоче знижку".to_string(),
                 recheck: false,
             },
             deadline(),

@@ -15,7 +15,9 @@
 //!   its own fields would.
 //! - `statecode`/`statuscode` in a create body are ignored (IsValidForCreate = false); a phone
 //!   call is closed by a PATCH with a valid state/status pair, after which it is read-only.
-//! - A second create with the same primary key is a 412 `0x80040237`.
+//! - A POST may carry the row's primary key (`contactid`, `annotationid`, `opportunityid`,
+//!   `activityid`); the row gets that id. A second create with the same primary key is a 412
+//!   `0x80040237` that changes nothing.
 //! - PATCH without `If-Match` on a missing record creates it (upsert); with `If-Match: *` it is
 //!   a 404 `… With Id = … Does Not Exist`.
 

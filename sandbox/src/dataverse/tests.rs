@@ -82,3 +82,62 @@ fn an_opportunity_changes_owner_through_a_patch_and_never_upserts() {
     assert_eq!(state.opportunities().len(), 1);
     assert_eq!(state.deal_owner_of(missing), None);
 }
+
+#[test]
+fn a_client_supplied_key_creates_once_then_is_a_412_that_changes_nothing() {
+    let mut state = DataverseState::default();
+    let contact = state.seed_contact("+380501234567", "Olha Petrenko", MANAGER_USER_ID);
+    let bind = json!(format!("/contacts({contact})"));
+    for (entity, key, id, column) in [
+        (
+            Entity::Contact,
+            "contactid",
+            "7c1d2f0e-6a1c-5d7e-9f00-2a9c3c1e7b21",
+            "lastname",
+        ),
+        (
+            Entity::Annotation,
+            "annotationid",
+            "8d1d2f0e-6a1c-5d7e-9f00-2a9c3c1e7b31",
+            "notetext",
+        ),
+        (
+            Entity::Opportunity,
+            "opportunityid",
+            "9e1d2f0e-6a1c-5d7e-9f00-2a9c3c1e7b41",
+            "name",
+        ),
+    ] {
+        let body = |value: &str| {
+            let mut body = Map::new();
+            body.insert(key.into(), json!(id));
+            body.insert(column.into(), json!(value));
+            match entity {
+                Entity::Annotation => {
+                    body.insert("objectid_contact@odata.bind".into(), bind.clone());
+                }
+                Entity::Opportunity => {
+                    body.insert("customerid_contact@odata.bind".into(), bind.clone());
+                }
+                _ => {}
+            }
+            body
+        };
+        let created = state.create(entity, None, &body("first"));
+        assert_eq!(created.as_deref().ok(), Some(id), "{key}");
+        let rows = state.table(entity).len();
+        let version = state.find(entity, id).map(|r| r.version);
+
+        let error = state
+            .create(entity, None, &body("second"))
+            .expect_err("a duplicate key");
+
+        assert_eq!(error.status, StatusCode::PRECONDITION_FAILED, "{key}");
+        let answer = axum::response::IntoResponse::into_response(error);
+        assert_eq!(answer.status(), StatusCode::PRECONDITION_FAILED);
+        assert_eq!(state.table(entity).len(), rows, "{key}: no new row");
+        let stored = state.find(entity, id).expect("kept");
+        assert_eq!(Some(stored.version), version, "{key}: untouched");
+        assert_eq!(stored.columns[column], "first", "{key}");
+    }
+}

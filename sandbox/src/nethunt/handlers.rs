@@ -1,4 +1,5 @@
-//! The API's routes: Basic auth, the folder triggers, find-record and the actions.
+//! The API's routes: Basic auth, the folder triggers, the polling triggers (new record,
+//! comment, call log), find-record and the actions.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::API_PREFIX;
-use super::datetime::{is_iso_utc, now_iso};
+use super::datetime::{is_iso_utc, now_iso, parse_iso_utc_millis};
 use super::search::{fuzzy_match, search_value, squash};
 use super::store::{CallLog, Comment, Folder, Record};
 use super::values::{add_value, remove_value};
@@ -23,6 +24,10 @@ use crate::AppState;
 
 const DEFAULT_FIND_LIMIT: usize = 10;
 const MAX_FIND_LIMIT: usize = 100;
+/// The polling triggers' page: 100 unless `limit` says otherwise ([INFERRED]; public code asks
+/// for up to 1000, and one client says new-record stops at 10,000).
+const DEFAULT_TRIGGER_LIMIT: usize = 100;
+const MAX_TRIGGER_LIMIT: usize = 10_000;
 
 pub fn routes() -> Router<AppState> {
     let path = |tail: &str| format!("{API_PREFIX}{tail}");
@@ -32,6 +37,15 @@ pub fn routes() -> Router<AppState> {
         .route(
             &path("/triggers/folder-field/{folder_id}"),
             get(folder_fields),
+        )
+        .route(&path("/triggers/new-record/{folder_id}"), get(new_records))
+        .route(
+            &path("/triggers/new-comment/{folder_id}"),
+            get(new_comments),
+        )
+        .route(
+            &path("/triggers/new-call-log/{folder_id}"),
+            get(new_call_logs),
         )
         .route(&path("/searches/find-record/{folder_id}"), get(find_record))
         .route(
@@ -122,6 +136,143 @@ async fn folder_fields(
         }
         None => error(StatusCode::NOT_FOUND, "Folder not found"),
     }
+}
+
+#[derive(Deserialize)]
+struct TriggerParams {
+    since: Option<String>,
+    limit: Option<String>,
+}
+
+/// A polling trigger's window: items created at or after `since` (all without it), at most
+/// `limit` of them.
+struct Window {
+    since_millis: Option<i64>,
+    limit: usize,
+}
+
+impl Window {
+    /// The window, or the 400 message to refuse the request with.
+    fn parse(params: &TriggerParams) -> Result<Self, &'static str> {
+        let limit = match params.limit.as_deref().map(str::trim) {
+            None | Some("") => DEFAULT_TRIGGER_LIMIT,
+            Some(raw) => match raw.parse::<usize>() {
+                Ok(n) => n.clamp(1, MAX_TRIGGER_LIMIT),
+                Err(_) => return Err("limit must be a number"),
+            },
+        };
+        let since_millis = match params.since.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => match parse_iso_utc_millis(raw) {
+                Some(millis) => Some(millis),
+                None => {
+                    return Err("since must be an ISO date-time in UTC (2024-05-01T10:00:00.000Z)");
+                }
+            },
+        };
+        Ok(Self {
+            since_millis,
+            limit,
+        })
+    }
+
+    fn admits(&self, created_at: &str) -> bool {
+        self.since_millis.is_none_or(|since| {
+            parse_iso_utc_millis(created_at).is_some_and(|created| created >= since)
+        })
+    }
+}
+
+/// `GET /triggers/new-record/{folderId}?since&limit`: the folder's records created since,
+/// newest first, shaped as find-record returns them.
+async fn new_records(
+    _: Authorized,
+    State(state): State<AppState>,
+    Path(folder_id): Path<String>,
+    Query(params): Query<TriggerParams>,
+) -> Response {
+    let window = match Window::parse(&params) {
+        Ok(window) => window,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
+    let state = state.lock();
+    let nethunt = &state.nethunt;
+    if nethunt.folder(&folder_id).is_none() {
+        return error(StatusCode::NOT_FOUND, "Folder not found");
+    }
+    let mut found: Vec<&Record> = nethunt
+        .records_in(&folder_id)
+        .filter(|r| window.admits(&r.created_at))
+        .collect();
+    found.sort_by_key(|r| std::cmp::Reverse(r.seq));
+    found.truncate(window.limit);
+    axum::Json(found.iter().map(|r| r.to_json()).collect::<Vec<_>>()).into_response()
+}
+
+/// `GET /triggers/new-comment/{folderId}?since&limit`: comments created since on the
+/// folder's records, newest first.
+async fn new_comments(
+    _: Authorized,
+    State(state): State<AppState>,
+    Path(folder_id): Path<String>,
+    Query(params): Query<TriggerParams>,
+) -> Response {
+    let window = match Window::parse(&params) {
+        Ok(window) => window,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
+    let state = state.lock();
+    let nethunt = &state.nethunt;
+    if nethunt.folder(&folder_id).is_none() {
+        return error(StatusCode::NOT_FOUND, "Folder not found");
+    }
+    let in_folder = |record_id: &str| {
+        nethunt
+            .record(record_id)
+            .is_some_and(|r| r.folder_id == folder_id)
+    };
+    let found: Vec<Value> = nethunt
+        .comments
+        .iter()
+        .rev()
+        .filter(|c| in_folder(&c.record_id) && window.admits(&c.created_at))
+        .take(window.limit)
+        .map(Comment::to_json)
+        .collect();
+    axum::Json(found).into_response()
+}
+
+/// `GET /triggers/new-call-log/{folderId}?since&limit`: call logs created since on the
+/// folder's records, newest first.
+async fn new_call_logs(
+    _: Authorized,
+    State(state): State<AppState>,
+    Path(folder_id): Path<String>,
+    Query(params): Query<TriggerParams>,
+) -> Response {
+    let window = match Window::parse(&params) {
+        Ok(window) => window,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
+    let state = state.lock();
+    let nethunt = &state.nethunt;
+    if nethunt.folder(&folder_id).is_none() {
+        return error(StatusCode::NOT_FOUND, "Folder not found");
+    }
+    let in_folder = |record_id: &str| {
+        nethunt
+            .record(record_id)
+            .is_some_and(|r| r.folder_id == folder_id)
+    };
+    let found: Vec<Value> = nethunt
+        .call_logs
+        .iter()
+        .rev()
+        .filter(|l| in_folder(&l.record_id) && window.admits(&l.created_at))
+        .take(window.limit)
+        .map(CallLog::to_json)
+        .collect();
+    axum::Json(found).into_response()
 }
 
 #[derive(Deserialize)]
@@ -330,12 +481,7 @@ async fn create_comment(
         created_at: now_iso(),
         text: text.to_owned(),
     };
-    let response = json!({
-        "commentId": comment.id,
-        "recordId": comment.record_id,
-        "createdAt": comment.created_at,
-        "text": comment.text,
-    });
+    let response = comment.to_json();
     nethunt.comments.push(comment);
     axum::Json(response).into_response()
 }
@@ -387,14 +533,7 @@ async fn create_call_log(
         time,
         duration,
     };
-    let response = json!({
-        "callLogId": log.id,
-        "recordId": log.record_id,
-        "createdAt": log.created_at,
-        "text": log.text,
-        "time": log.time,
-        "duration": log.duration,
-    });
+    let response = log.to_json();
     nethunt.call_logs.push(log);
     axum::Json(response).into_response()
 }

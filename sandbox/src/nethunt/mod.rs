@@ -19,6 +19,12 @@
 //!   fields (phone, e-mail, record links) append.
 //! - Person values must carry an e-mail (`"Name <email>"` or a bare e-mail).
 //! - Records come back newest first; `limit` defaults to 10 and is capped at 100.
+//! - The polling triggers `new-record`, `new-comment` and `new-call-log` (`/triggers/…/
+//!   {folderId}?since=<ISO UTC>&limit=<n>`) return what was created at or after `since` (all
+//!   of it without `since`) on the folder's records, newest first, `limit` 100 by default.
+//!   `since` must be UTC (`Z` or `+00:00`, so a raw `+` in the query is a 400); comments and
+//!   call logs come in the shape create-comment and create-call-log answer
+//!   (`commentId`/`callLogId`, `recordId`, `createdAt`, `text`, and `time`/`duration`).
 
 mod datetime;
 mod handlers;

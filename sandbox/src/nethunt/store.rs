@@ -71,6 +71,18 @@ pub struct Comment {
     pub text: String,
 }
 
+impl Comment {
+    /// As create-comment and the new-comment trigger return it ([INFERRED] shape).
+    pub(super) fn to_json(&self) -> Value {
+        json!({
+            "commentId": self.id,
+            "recordId": self.record_id,
+            "createdAt": self.created_at,
+            "text": self.text,
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct CallLog {
     pub id: String,
@@ -81,6 +93,20 @@ pub struct CallLog {
     pub time: Option<String>,
     /// As sent; NetHunt most likely reads it as minutes (`docs/vendor-contracts.md`).
     pub duration: Option<f64>,
+}
+
+impl CallLog {
+    /// As create-call-log and the new-call-log trigger return it ([INFERRED] shape).
+    pub(super) fn to_json(&self) -> Value {
+        json!({
+            "callLogId": self.id,
+            "recordId": self.record_id,
+            "createdAt": self.created_at,
+            "text": self.text,
+            "time": self.time,
+            "duration": self.duration,
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -175,6 +201,29 @@ impl NetHuntState {
             .filter(|log| log.record_id == record_id)
             .cloned()
             .collect()
+    }
+
+    /// Every comment, oldest first.
+    pub fn all_comments(&self) -> &[Comment] {
+        &self.comments
+    }
+
+    /// Moves a record's, comment's or call log's `createdAt` (as the triggers read it), for
+    /// tests of `since`; `false` for an unknown id.
+    pub fn set_created_at(&mut self, id: &str, created_at: &str) -> bool {
+        if let Some(record) = self.records.iter_mut().find(|r| r.id == id) {
+            record.created_at = created_at.to_owned();
+            return true;
+        }
+        if let Some(comment) = self.comments.iter_mut().find(|c| c.id == id) {
+            comment.created_at = created_at.to_owned();
+            return true;
+        }
+        if let Some(log) = self.call_logs.iter_mut().find(|l| l.id == id) {
+            log.created_at = created_at.to_owned();
+            return true;
+        }
+        false
     }
 
     /// Texts of the comments on the record, oldest first.

@@ -160,3 +160,37 @@ fn timestamps_are_iso_utc_with_milliseconds() {
     assert!(is_iso_utc("2024-05-01T10:00:00.000Z"));
     assert!(!is_iso_utc("2024-05-01 10:00:00"));
 }
+
+#[test]
+fn iso_utc_parses_to_milliseconds_and_back() {
+    use super::datetime::parse_iso_utc_millis;
+    for millis in [0, 1_714_557_600_250, 1_709_164_800_000, 951_782_400_999] {
+        assert_eq!(
+            parse_iso_utc_millis(&iso_from_unix_millis(millis)),
+            Some(millis),
+            "{millis}"
+        );
+    }
+    assert_eq!(
+        parse_iso_utc_millis("2024-05-01T10:00:00Z"),
+        Some(1_714_557_600_000)
+    );
+    assert_eq!(
+        parse_iso_utc_millis("2024-05-01T10:00:00.250999+00:00"),
+        Some(1_714_557_600_250)
+    );
+    assert_eq!(
+        parse_iso_utc_millis("2024-05-01T10:00:00.5Z"),
+        Some(1_714_557_600_500)
+    );
+    for bad in [
+        "2024-05-01 10:00:00Z",
+        "2024-05-01T10:00:00+03:00",
+        "2024-13-01T10:00:00Z",
+        "2024-05-01T10:00:00.Z",
+        "2024-05-01T1a:00:00Z",
+        "yesterday",
+    ] {
+        assert_eq!(parse_iso_utc_millis(bad), None, "{bad}");
+    }
+}
