@@ -4,11 +4,13 @@
 //! (`GatedCrm`), not hoped for.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bridge_core::ports::CrmKind;
+use bridge_tests::dynamo_proxy::DynamoProxy;
+use bridge_tests::dynamodb_endpoint;
 use bridge_tests::gated_crm::GatedCrm;
-use bridge_tests::rig::{Answer, Rig, event_with};
+use bridge_tests::rig::{Answer, Rig, event, event_with};
 use serde_json::json;
 use tokio::task::JoinSet;
 
@@ -81,7 +83,11 @@ async fn crowd(kind: CrmKind, size: usize) {
         .expect("one event created the contact");
     for answer in &answers {
         answer.assert_outcome("contact_ready");
-        assert_eq!(answer.field("contact_id"), contact, "one contact for everybody");
+        assert_eq!(
+            answer.field("contact_id"),
+            contact,
+            "one contact for everybody"
+        );
     }
     let created = answers
         .iter()
@@ -98,6 +104,83 @@ async fn twenty_events_for_one_new_number_with_a_slow_search(kind: CrmKind) {
 
 async fn fifty_events_for_one_new_number_with_a_slow_search(kind: CrmKind) {
     crowd(kind, 50).await;
+}
+
+/// DynamoDB answering every request 1.2 s late (past the SDK's attempt timeout): no event may
+/// create a contact without its claim, every webhook answers within its budget, and once
+/// DynamoDB is back Ringostat's re-sends make exactly one contact. The webhook number still
+/// answers within its budget.
+async fn a_slow_dynamodb_never_costs_a_duplicate_or_a_deadline(kind: CrmKind) {
+    let proxy = DynamoProxy::start(&dynamodb_endpoint()).await;
+    let endpoint = proxy.endpoint();
+    let budget = Duration::from_secs(8);
+    let rig = Arc::new(
+        Rig::with(
+            kind,
+            &[
+                ("DYNAMODB_ENDPOINT_URL", &endpoint),
+                ("WEBHOOK_BUDGET_MS", "8000"),
+                ("FORWARD_FALLBACK", "acmeua_reception"),
+            ],
+        )
+        .await,
+    );
+    rig.seed_existing_client();
+    proxy.delay_all(Duration::from_millis(1200));
+    let after_call = |i: usize| {
+        event_with("after-call-3-answered-new.json", |body| {
+            body["uniqueid"] = json!(format!("ua0_-1712316600.{}", 8000 + i));
+            body["caller"] = json!(NEW_NUMBER);
+        })
+    };
+    let mut tasks = JoinSet::new();
+    for i in 0..10 {
+        let rig = Arc::clone(&rig);
+        tasks.spawn(async move {
+            let started = Instant::now();
+            let answer = rig.send(after_call(i)).await;
+            (i, answer, started.elapsed())
+        });
+    }
+    let answers = tasks.join_all().await;
+    for (i, answer, elapsed) in &answers {
+        assert!(
+            *elapsed < budget,
+            "event {i} answered after {elapsed:?}, past its {budget:?} budget"
+        );
+        assert!(
+            answer.status == 200 || answer.status == 503,
+            "event {i}: {answer:?}"
+        );
+    }
+    assert!(
+        rig.crm().contact_count() <= 2,
+        "at most the seeded client and one new"
+    );
+
+    // The webhook number, meanwhile: an answer within its budget (1.5 s), whatever it is.
+    let started = Instant::now();
+    let forward = rig.send(event("smart-forward-known-client.json")).await;
+    let elapsed = started.elapsed();
+    assert_eq!(forward.status, 200);
+    assert!(
+        elapsed < Duration::from_millis(2000),
+        "smart forward answered after {elapsed:?}"
+    );
+
+    // DynamoDB recovers; Ringostat re-sends whatever was refused.
+    proxy.delay_all(Duration::ZERO);
+    for (i, answer, _) in &answers {
+        if answer.status != 200 {
+            rig.send(after_call(*i)).await.assert_outcome("call_logged");
+        }
+    }
+    assert_eq!(
+        rig.crm().contact_count(),
+        2,
+        "the seeded client and one new contact"
+    );
+    assert_eq!(rig.crm().call_count(), 10, "every call once");
 }
 
 macro_rules! for_both_crms {
@@ -125,4 +208,5 @@ for_both_crms!(
     a_search_that_predates_the_winners_create_finds_one_contact,
     twenty_events_for_one_new_number_with_a_slow_search,
     fifty_events_for_one_new_number_with_a_slow_search,
+    a_slow_dynamodb_never_costs_a_duplicate_or_a_deadline,
 );
