@@ -17,8 +17,10 @@
 //! | CRM refused the request, CRM credentials wrong | 502, `parked: true` | kept for replay after the cause is fixed |
 //! | bridge misconfigured | 500 | names the variable |
 //!
-//! With DynamoDB unreachable the event still runs (no cache, no idempotency); should it then
-//! fail, it cannot be parked and the 5xx leaves it with Ringostat's re-sends.
+//! With DynamoDB unreachable (or slower than the deadline allows) the event still runs for an
+//! existing client (no cache, no idempotency); an event that would create a contact answers 503
+//! instead of creating it without its per-number claim. Such failures cannot be parked: the 5xx
+//! leaves them with Ringostat's re-sends.
 //!
 //! The webhook number (`smart-forward`) always answers 200 with a destination or the
 //! fallback once authenticated: a ringing call must never wait on an error.
