@@ -56,3 +56,33 @@ pub mod gated_crm;
 pub mod nethunt_env;
 pub mod rig;
 pub mod ringostat_env;
+
+/// One `#[tokio::test]` per CRM for each behaviour `$test(kind)`, in `mod nethunt` and
+/// `mod dataverse`; `multi_thread:` first for suites whose events run concurrently.
+#[macro_export]
+macro_rules! for_both_crms {
+    (multi_thread: $($test:ident),+ $(,)?) => {
+        $crate::for_both_crms!(@with #[tokio::test(flavor = "multi_thread", worker_threads = 4)] $($test),+);
+    };
+    (@with #[$attr:meta] $($test:ident),+) => {
+        mod nethunt {
+            $(
+                #[$attr]
+                async fn $test() {
+                    super::$test(bridge_core::ports::CrmKind::NetHunt).await;
+                }
+            )+
+        }
+        mod dataverse {
+            $(
+                #[$attr]
+                async fn $test() {
+                    super::$test(bridge_core::ports::CrmKind::Dataverse).await;
+                }
+            )+
+        }
+    };
+    ($($test:ident),+ $(,)?) => {
+        $crate::for_both_crms!(@with #[tokio::test] $($test),+);
+    };
+}

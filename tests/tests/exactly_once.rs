@@ -183,28 +183,8 @@ async fn a_slow_dynamodb_never_costs_a_duplicate_or_a_deadline(kind: CrmKind) {
     assert_eq!(rig.crm().call_count(), 10, "every call once");
 }
 
-macro_rules! for_both_crms {
-    ($($test:ident),+ $(,)?) => {
-        mod nethunt {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    super::$test(bridge_core::ports::CrmKind::NetHunt).await;
-                }
-            )+
-        }
-        mod dataverse {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    super::$test(bridge_core::ports::CrmKind::Dataverse).await;
-                }
-            )+
-        }
-    };
-}
-
-for_both_crms!(
+bridge_tests::for_both_crms!(
+    multi_thread:
     a_search_that_predates_the_winners_create_finds_one_contact,
     twenty_events_for_one_new_number_with_a_slow_search,
     fifty_events_for_one_new_number_with_a_slow_search,

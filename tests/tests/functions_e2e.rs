@@ -527,28 +527,7 @@ async fn json_rpc_answer_and_body_cap(kind: CrmKind) {
     assert_eq!(rig.crm().call_count(), 0);
 }
 
-macro_rules! for_both_crms {
-    ($($test:ident),+ $(,)?) => {
-        mod nethunt {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    super::$test(bridge_core::ports::CrmKind::NetHunt).await;
-                }
-            )+
-        }
-        mod dataverse {
-            $(
-                #[tokio::test]
-                async fn $test() {
-                    super::$test(bridge_core::ports::CrmKind::Dataverse).await;
-                }
-            )+
-        }
-    };
-}
-
-for_both_crms!(
+bridge_tests::for_both_crms!(
     eight_seed_scenarios,
     new_client_from_ringing_to_answered,
     existing_client_rings,

@@ -243,28 +243,8 @@ async fn dynamodb_hanging_smart_forward_falls_back(kind: CrmKind) {
     drop(hanging);
 }
 
-macro_rules! for_both_crms {
-    ($($test:ident),+ $(,)?) => {
-        mod nethunt {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    super::$test(bridge_core::ports::CrmKind::NetHunt).await;
-                }
-            )+
-        }
-        mod dataverse {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    super::$test(bridge_core::ports::CrmKind::Dataverse).await;
-                }
-            )+
-        }
-    };
-}
-
-for_both_crms!(
+bridge_tests::for_both_crms!(
+    multi_thread:
     same_after_call_four_times,
     twenty_before_calls_from_one_new_number,
     outage_then_replay,
