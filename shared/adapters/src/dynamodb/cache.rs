@@ -391,15 +391,7 @@ impl Cache for DynamoDbCache {
             .expression_attribute_values(":owner", AttributeValue::S(owner.as_str().to_owned()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(Held::Yes),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
-            {
-                Ok(Held::No)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        super::held(result)
     }
 
     async fn release_contact(
@@ -409,9 +401,10 @@ impl Cache for DynamoDbCache {
         doubtful: bool,
     ) -> Result<Held, CacheError> {
         let key = AttributeValue::S(keys::contact(phone));
-        let result = if doubtful {
+        if doubtful {
             let expires_at = self.clock.now_epoch_secs().saturating_add(DOUBT_SECS);
-            self.client
+            let result = self
+                .client
                 .update_item()
                 .table_name(&self.table)
                 .key(KEY, key)
@@ -431,18 +424,11 @@ impl Cache for DynamoDbCache {
                 .expression_attribute_values(":creating", AttributeValue::S(CREATING.into()))
                 .expression_attribute_values(":owner", AttributeValue::S(owner.as_str().to_owned()))
                 .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| match e {
-                    SdkError::ServiceError(e)
-                        if e.err().is_conditional_check_failed_exception() =>
-                    {
-                        None
-                    }
-                    e => Some(unavailable(e)),
-                })
+                .await;
+            super::held(result)
         } else {
-            self.client
+            let result = self
+                .client
                 .delete_item()
                 .table_name(&self.table)
                 .key(KEY, key)
@@ -452,21 +438,8 @@ impl Cache for DynamoDbCache {
                 .expression_attribute_values(":creating", AttributeValue::S(CREATING.into()))
                 .expression_attribute_values(":owner", AttributeValue::S(owner.as_str().to_owned()))
                 .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| match e {
-                    SdkError::ServiceError(e)
-                        if e.err().is_conditional_check_failed_exception() =>
-                    {
-                        None
-                    }
-                    e => Some(unavailable(e)),
-                })
-        };
-        match result {
-            Ok(()) => Ok(Held::Yes),
-            Err(None) => Ok(Held::No),
-            Err(Some(error)) => Err(error),
+                .await;
+            super::held(result)
         }
     }
 

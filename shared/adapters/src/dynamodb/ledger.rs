@@ -29,13 +29,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::cache::{DynamoDbCache, EXPIRES_AT, Item, KEY, number, string, unavailable};
+use super::held;
 use bridge_domain::clock::{Clock, SystemClock};
 use bridge_domain::ports::cache::{CacheError, expiry};
 use bridge_domain::ports::ledger::{
@@ -235,12 +234,9 @@ impl Ledger for DynamoDbLedger {
                 .expression_attribute_values(":owner", AttributeValue::S(owner.as_str().to_owned()))
                 .send()
                 .await;
-            match result {
-                Ok(_) => return Ok(Held::Yes),
-                // Not ours, done, or doubtful: the update below decides which.
-                Err(SdkError::ServiceError(e))
-                    if matches!(e.err(), DeleteItemError::ConditionalCheckFailedException(_)) => {}
-                Err(e) => return Err(unavailable(e)),
+            // Not ours, done, or doubtful (`No`): the update below decides which.
+            if held(result)? == Held::Yes {
+                return Ok(Held::Yes);
             }
         }
         // Free to claim, and the next claim rechecks the CRM first.
@@ -375,21 +371,6 @@ impl DynamoDbLedger {
             .send()
             .await;
         held(result).map(|_| ())
-    }
-}
-
-/// An update conditioned on the owner: `Held::No` when the condition failed.
-fn held<T>(
-    result: Result<T, SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>>,
-) -> Result<Held, CacheError> {
-    match result {
-        Ok(_) => Ok(Held::Yes),
-        Err(SdkError::ServiceError(e))
-            if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
-        {
-            Ok(Held::No)
-        }
-        Err(e) => Err(unavailable(e)),
     }
 }
 
