@@ -78,10 +78,12 @@ impl Rig {
 
     fn costs(&self) -> Costs {
         match self.kind {
-            // NetHunt: one Integration API call per operation.
+            // NetHunt: one Integration API call per operation, but a contact create is searched
+            // again (NetHunt has no fence against a second contact for the number: the oldest
+            // is kept).
             Kind::NetHunt => Costs {
                 find: 1,
-                create_contact: 1,
+                create_contact: 2,
                 log_call: 1,
                 note: 1,
                 deal: 1,

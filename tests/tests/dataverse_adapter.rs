@@ -4,7 +4,8 @@
 //! opportunities, owners, UTM columns, errors, throttling and deadlines.
 //!
 //! Every test starts its own sandbox and asserts the exact CRM requests it caused. The
-//! minimum per operation: find = 1 (+1 token request on first use), create contact = 1,
+//! minimum per operation: find = 1 (+1 token request on first use), create contact = 1
+//! (under the number's deterministic `contactid`; fences are in `crm_fences.rs`),
 //! log call = 2 (POST + PATCH that closes it; 1 when a missed call is left open by the
 //! `CallBack`/`Open` policies), note = 1, deal = 1, owner = 1, deal owner = 1, UTM = 1,
 //! responsible manager = 1.
@@ -153,10 +154,10 @@ async fn one_token_serves_every_operation() {
     crm.log_call(&call, deadline()).await.unwrap();
     crm.add_note(
         &bridge_core::ports::NewNote {
-            contact_id: (&client.id).to_string(),
+            contact_id: client.id.to_string(),
             call_id: "test-call".into(),
-            title: ("AI").to_string(),
-            text: ("Summary").to_string(),
+            title: "AI".to_string(),
+            text: "Summary".to_string(),
             recheck: false,
         },
         deadline(),
@@ -427,6 +428,8 @@ async fn a_new_contact_has_only_the_number_and_the_system_user_as_owner() {
     assert_eq!(created.name, None);
     assert_eq!(created.owner_id.as_deref(), Some(SYSTEM_USER_ID));
     assert_eq!(created.card_url, Some(crm.contact_card_url(&created.id)));
+    // The contactid is the number's, in this deployment's namespace.
+    assert_eq!(created.id, crm.contact_id_for(&phone(CLIENT)));
     assert_eq!(requests(&sandbox), ["POST token 200", "POST /contacts 201"]);
     let stored = sandbox
         .state()
@@ -918,10 +921,10 @@ async fn a_note_is_an_annotation_on_the_contact() {
 
     crm.add_note(
         &bridge_core::ports::NewNote {
-            contact_id: (&client.id).to_string(),
+            contact_id: client.id.to_string(),
             call_id: "test-call".into(),
-            title: ("Ringostat AI").to_string(),
-            text: ("The client wants a quote for 3 rooms.").to_string(),
+            title: "Ringostat AI".to_string(),
+            text: "The client wants a quote for 3 rooms.".to_string(),
             recheck: false,
         },
         deadline(),
@@ -936,6 +939,11 @@ async fn a_note_is_an_annotation_on_the_contact() {
     let notes = sandbox.state().dataverse.notes();
     assert_eq!(notes[0]["subject"], "Ringostat AI");
     assert_eq!(notes[0]["_objectid_value"], client.id.as_str());
+    // The note's id comes from the call id: a repeat is refused instead of doubled.
+    assert_eq!(
+        notes[0]["annotationid"],
+        crm.note_id_for("test-call").as_str()
+    );
     assert_eq!(
         requests(&sandbox),
         ["POST token 200", "POST /annotations 204"]
@@ -962,6 +970,8 @@ async fn a_deal_is_an_opportunity_of_the_contact() {
     );
     let stored = sandbox.state().dataverse.opportunities()[0].clone();
     assert_eq!(stored["opportunityid"], created.id.as_str());
+    // The deal's id comes from the contact's: one bridge deal per contact.
+    assert_eq!(Some(created.id.clone()), crm.deal_id_for(&client.id));
     assert_eq!(stored["_customerid_value"], client.id.as_str());
     assert_eq!(stored["_ownerid_value"], MANAGER_USER_ID);
     assert_eq!(stored["stepname"], "Qualify");
@@ -1156,22 +1166,26 @@ async fn a_5xx_window_on_the_idempotent_call_create_is_retried_without_a_duplica
 }
 
 #[tokio::test]
-async fn a_5xx_on_a_contact_create_is_not_repeated() {
+async fn a_5xx_on_a_contact_create_is_repeated_without_a_duplicate() {
     let sandbox = start().await;
     let crm = dataverse_for(&sandbox);
     crm.find_contact(&phone(CLIENT), deadline()).await.unwrap();
     sandbox.clear_requests();
     sandbox.inject(Fault::ServerError { status: 502 }, 1);
 
-    let error = crm
+    let created = crm
         .create_contact(&phone(CLIENT), &system_user(), deadline())
         .await
-        .unwrap_err();
+        .unwrap();
 
-    // The server may have written it: the caller decides, under its lock, after a lookup.
-    assert!(error.is_transient(), "{error:?}");
-    assert_eq!(sandbox.state().dataverse.contact_count(), 0);
-    assert_eq!(requests(&sandbox), ["POST /contacts 502"]);
+    // Changed with the deterministic contactid: the POST is now safe to repeat (a second one
+    // would be a 412), so a 502 is retried like a read instead of being handed back.
+    assert_eq!(created.id, crm.contact_id_for(&phone(CLIENT)));
+    assert_eq!(sandbox.state().dataverse.contact_count(), 1);
+    assert_eq!(
+        requests(&sandbox),
+        ["POST /contacts 502", "POST /contacts 201"]
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
-//! Contacts: the lookup by phone number, a new contact named by its number, UTM columns, and
-//! the owner as the client's responsible manager.
+//! Contacts: the lookup by phone number, a new contact named by its number under the number's
+//! deterministic id, UTM columns, and the owner as the client's responsible manager.
 
 use bridge_domain::activity::{ContactRef, CrmUser};
 use bridge_domain::deadline::Deadline;
@@ -9,6 +9,7 @@ use bridge_domain::ringostat::Utm;
 use serde_json::{Map, Value, json};
 
 use super::Dataverse;
+use super::keys::Keyed;
 use super::odata::{
     created_id, encode_query_value, guid, non_empty, odata_string, rows, success_json, truncate,
     user_guid,
@@ -69,14 +70,7 @@ impl Dataverse {
         let body = success_json(response).await?;
         let rows = rows(&body);
         // The server compared text; make sure the number really is the same number.
-        let found = rows.iter().find(|row| {
-            columns.iter().any(|column| {
-                row.get(*column)
-                    .and_then(Value::as_str)
-                    .and_then(|stored| PhoneNumber::parse(stored).ok())
-                    .is_some_and(|stored| stored == *phone)
-            })
-        });
+        let found = rows.iter().find(|row| has_phone(row, &columns, phone));
         tracing::debug!(
             phone = %phone.masked(),
             rows = rows.len(),
@@ -86,7 +80,9 @@ impl Dataverse {
         Ok(found.and_then(|row| self.contact_ref(row)))
     }
 
-    /// `Crm::create_contact`: the number in the phone column and as `lastname`.
+    /// `Crm::create_contact`: the number in the phone column and as `lastname`, under the
+    /// number's `contactid`. A contact with that id already (another creator won the race, or
+    /// an earlier attempt's answer got lost) is read and returned instead.
     pub(super) async fn insert_contact(
         &self,
         phone: &PhoneNumber,
@@ -94,7 +90,9 @@ impl Dataverse {
         deadline: Deadline,
     ) -> Result<ContactRef, CrmError> {
         let owner_id = user_guid(owner)?;
+        let id = self.keys.contact(phone).hyphenated().to_string();
         let mut body = Map::new();
+        body.insert("contactid".into(), json!(id));
         body.insert(
             self.config.contact_phone_column.clone(),
             json!(phone.e164()),
@@ -105,22 +103,71 @@ impl Dataverse {
             "ownerid@odata.bind".into(),
             json!(format!("/systemusers({owner_id})")),
         );
-        // Not idempotent: the caller holds the per-number lock; never repeat after a 5xx.
+        // The fixed contactid makes a repeat a 412, never a second contact.
         let request = ApiRequest::post(
-            "contacts?$select=contactid,fullname,_ownerid_value".into(),
+            CREATED_CONTACT.into(),
+            &Value::Object(body.clone()),
+            Replay::Safe,
+        )
+        .prefer("return=representation");
+        let read = self.contact_by_id(&id);
+        let existing = match self.post_keyed(&request, &read, deadline).await? {
+            Keyed::Created(response) => {
+                let id = created_id(response, "contactid").await?;
+                tracing::debug!(phone = %phone.masked(), "Dataverse contact created");
+                return Ok(self.new_contact_ref(id, owner_id));
+            }
+            Keyed::Taken { row: Some(row) } => Some(row),
+            Keyed::Taken { row: None } => self.read_row(&read, deadline).await?,
+        };
+        let columns = self.phone_columns();
+        if let Some(contact) = existing
+            .as_ref()
+            .filter(|row| has_phone(row, &columns, phone))
+            .and_then(|row| self.contact_ref(row))
+        {
+            tracing::info!(
+                phone = %phone.masked(),
+                contact_id = %contact.id,
+                "Dataverse contact existed already (a concurrent or earlier create); using it"
+            );
+            return Ok(contact);
+        }
+        // The id is taken by a contact that no longer has this number (edited since), or the
+        // refusal named a row that cannot be read: an unfenced create, as before the ids.
+        tracing::warn!(
+            phone = %phone.masked(),
+            contact_id = %id,
+            "the number's contactid belongs to a contact without the number; creating one with a server id"
+        );
+        body.remove("contactid");
+        let request = ApiRequest::post(
+            CREATED_CONTACT.into(),
             &Value::Object(body),
             Replay::OnlyIfNotProcessed,
         )
         .prefer("return=representation");
         let response = self.execute(&request, deadline).await?;
         let id = created_id(response, "contactid").await?;
-        tracing::debug!(phone = %phone.masked(), "Dataverse contact created");
-        Ok(ContactRef {
+        Ok(self.new_contact_ref(id, owner_id))
+    }
+
+    /// The contact just created for the number: no name, owned by `owner_id`.
+    fn new_contact_ref(&self, id: String, owner_id: String) -> ContactRef {
+        ContactRef {
             card_url: Some(self.contact_card_url(&id)),
             id,
             name: None,
             owner_id: Some(owner_id),
-        })
+        }
+    }
+
+    /// The read of one contact with what `contact_ref` and the phone check need.
+    fn contact_by_id(&self, id: &str) -> String {
+        format!(
+            "contacts({id})?$select=contactid,fullname,{},_ownerid_value",
+            self.phone_columns().join(",")
+        )
     }
 
     /// `Crm::set_contact_utm`: the configured UTM columns, each cut to its length.
@@ -178,6 +225,19 @@ impl Dataverse {
             name: non_empty(body.get("_ownerid_value@OData.Community.Display.V1.FormattedValue")),
         }))
     }
+}
+
+/// The create of a contact, answered with what [`ContactRef`] needs.
+const CREATED_CONTACT: &str = "contacts?$select=contactid,fullname,_ownerid_value";
+
+/// Whether one of the row's phone columns holds `phone`, once normalised.
+fn has_phone(row: &Value, columns: &[&str], phone: &PhoneNumber) -> bool {
+    columns.iter().any(|column| {
+        row.get(*column)
+            .and_then(Value::as_str)
+            .and_then(|stored| PhoneNumber::parse(stored).ok())
+            .is_some_and(|stored| stored == *phone)
+    })
 }
 
 /// The notations a number is searched in: E.164, international digits, and the national form

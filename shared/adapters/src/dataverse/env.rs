@@ -92,6 +92,7 @@ impl ReadSection for DataverseConfig {
         config.missed_call_state =
             env.parsed_or("DATAVERSE_MISSED_CALL_STATE", MissedCallState::Canceled)?;
         config.app_id = env.get("DATAVERSE_APP_ID");
+        config.id_namespace = env.parsed::<uuid::Uuid>("DATAVERSE_ID_NAMESPACE")?;
         Ok(config)
     }
 }

@@ -28,19 +28,29 @@
 //!   (From = mask 1, To = mask 2). `statecode` is ignored on create, so the call is closed by
 //!   a PATCH afterwards: answered incoming → Completed/Received (1/4), answered outgoing →
 //!   Completed/Made (1/2), missed → see [`MissedCallState`].
+//! - **Fenced creates**: contacts, notes and deals carry their own ids, UUID v5 in the
+//!   deployment's namespace ([`DataverseConfig::id_namespace`], `DATAVERSE_ID_NAMESPACE`;
+//!   default [`default_id_namespace`] of the environment URL): `contactid` of the E.164 number,
+//!   `annotationid` of `note:<call id>`, `opportunityid` of `deal:<contactid>`. A repeated or
+//!   raced create is refused with 412 (or a 500 saying "matching key values already exists"),
+//!   so these POSTs are retried like reads (`Replay::Safe`). A refused note or deal already
+//!   exists: success, with its id. A refused contact is read by its id and returned, so two
+//!   concurrent creators of one number end with one contact; should that id belong to a
+//!   contact whose number was changed since, the contact is created without a fixed id.
 //! - **Errors**: a 400 about an unknown property or navigation property is a
 //!   [`CrmError::Config`] (a column name in the configuration does not exist in the tenant).
 //!
 //! Nothing here logs a token, the client secret or an unmasked phone number.
 //!
 //! Files: `auth` (the Entra token), `web_api` (one request and its 401 retry), `odata`
-//! (literals, escaping, ids, answers and errors), `contacts`, `phonecall`, `notes_deals`; `env`
-//! reads the configuration section.
+//! (literals, escaping, ids, answers and errors), `keys` (deterministic ids, fenced creates),
+//! `contacts`, `phonecall`, `notes_deals`; `env` reads the configuration section.
 
 pub mod env;
 
 mod auth;
 mod contacts;
+mod keys;
 mod notes_deals;
 mod odata;
 mod phonecall;
@@ -48,6 +58,7 @@ mod phonecall;
 mod tests;
 mod web_api;
 
+pub use keys::default_id_namespace;
 pub use odata::odata_string;
 pub use phonecall::activity_id;
 
@@ -68,6 +79,7 @@ use bridge_domain::ringostat::Utm;
 use bridge_domain::secret::Secret;
 
 use auth::CachedToken;
+use keys::Keys;
 use odata::{ID_PART, encode_query_value, non_empty, rows, success_json, user_guid};
 use web_api::{ApiRequest, Table};
 
@@ -162,6 +174,11 @@ pub struct DataverseConfig {
     pub app_url: Option<String>,
     /// Model-driven app id (`appid=`) of Smart CRM, so cards open inside its app.
     pub app_id: Option<String>,
+    /// Namespace of the deterministic ids of new contacts, notes and deals; `None`:
+    /// [`default_id_namespace`] of the environment URL. Every deployment writing to one
+    /// environment must use the same one, and it must never change (the ids of records already
+    /// created would no longer fence their repeats).
+    pub id_namespace: Option<Uuid>,
 }
 
 impl DataverseConfig {
@@ -185,6 +202,7 @@ impl DataverseConfig {
             missed_call_state: MissedCallState::default(),
             app_url: None,
             app_id: None,
+            id_namespace: None,
         }
     }
 }
@@ -200,6 +218,7 @@ pub struct Dataverse {
     policy: RetryPolicy,
     http: reqwest::Client,
     token: Mutex<Option<CachedToken>>,
+    keys: Keys,
 }
 
 impl fmt::Debug for Dataverse {
@@ -257,7 +276,13 @@ impl Dataverse {
             Some(url) => base_url(url, "app URL")?,
             None => environment.clone(),
         };
+        let keys = Keys {
+            namespace: config
+                .id_namespace
+                .unwrap_or_else(|| default_id_namespace(&environment)),
+        };
         Ok(Self {
+            keys,
             api: format!("{environment}{API_PATH}"),
             token_url: format!("{authority}/{}/oauth2/v2.0/token", config.tenant),
             scope,
@@ -267,6 +292,27 @@ impl Dataverse {
             config,
             token: Mutex::new(None),
         })
+    }
+
+    /// The namespace of this deployment's deterministic ids.
+    pub fn id_namespace(&self) -> Uuid {
+        self.keys.namespace
+    }
+
+    /// The `contactid` a contact created for `phone` gets.
+    pub fn contact_id_for(&self, phone: &PhoneNumber) -> String {
+        self.keys.contact(phone).hyphenated().to_string()
+    }
+
+    /// The `annotationid` of the note written for the Ringostat call `call_id`.
+    pub fn note_id_for(&self, call_id: &str) -> String {
+        self.keys.note(call_id).hyphenated().to_string()
+    }
+
+    /// The `opportunityid` of the deal created for the contact; `None` when `contact_id` is no
+    /// GUID.
+    pub fn deal_id_for(&self, contact_id: &str) -> Option<String> {
+        odata::parse_guid(contact_id).map(|guid| self.keys.deal(&guid).hyphenated().to_string())
     }
 
     /// The enabled user with this primary e-mail (`internalemailaddress`), for mapping
@@ -349,8 +395,7 @@ impl Crm for Dataverse {
     }
 
     async fn add_note(&self, note: &NewNote, deadline: Deadline) -> Result<(), CrmError> {
-        self.insert_note(&note.contact_id, &note.title, &note.text, deadline)
-            .await
+        self.insert_note(note, deadline).await
     }
 
     async fn create_deal(

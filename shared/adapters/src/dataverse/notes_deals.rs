@@ -1,12 +1,14 @@
-//! Notes (`annotation`, for the AI analysis) and deals (`opportunity`).
+//! Notes (`annotation`, for the AI analysis) and deals (`opportunity`), each created under
+//! its deterministic id, so a repeat finds the first one instead of writing a second.
 
 use bridge_domain::activity::ContactRef;
 use bridge_domain::deadline::Deadline;
-use bridge_domain::ports::crm::{CrmError, DealRef, NewDeal};
+use bridge_domain::ports::crm::{CrmError, DealRef, NewDeal, NewNote};
 use serde_json::{Map, Value, json};
 
 use super::Dataverse;
-use super::odata::{created_id, error_of, guid, parse_guid, truncate, user_guid};
+use super::keys::Keyed;
+use super::odata::{created_id, guid, parse_guid, truncate, user_guid};
 use super::web_api::ApiRequest;
 use crate::http::Replay;
 
@@ -17,30 +19,32 @@ const NOTE_TITLE_MAX_CHARS: usize = 500;
 const DEAL_NAME_MAX_CHARS: usize = 300;
 
 impl Dataverse {
-    /// `Crm::add_note`: an `annotation` on the contact.
+    /// `Crm::add_note`: an `annotation` on the contact, `annotationid` derived from the call
+    /// id. A note that exists already (an earlier attempt wrote it) is success: `recheck`
+    /// needs no request of its own.
     pub(super) async fn insert_note(
         &self,
-        contact_id: &str,
-        title: &str,
-        text: &str,
+        note: &NewNote,
         deadline: Deadline,
     ) -> Result<(), CrmError> {
-        let contact = guid(contact_id, "contact")?;
+        let contact = guid(&note.contact_id, "contact")?;
+        let id = self.keys.note(&note.call_id).hyphenated().to_string();
         let body = json!({
-            "subject": truncate(title, NOTE_TITLE_MAX_CHARS),
-            "notetext": text,
+            "annotationid": id,
+            "subject": truncate(&note.title, NOTE_TITLE_MAX_CHARS),
+            "notetext": note.text,
             "objectid_contact@odata.bind": format!("/contacts({contact})"),
         });
-        let request = ApiRequest::post("annotations".into(), &body, Replay::OnlyIfNotProcessed);
-        let response = self.execute(&request, deadline).await?;
-        if response.status().is_success() {
-            Ok(())
-        } else {
-            Err(error_of(response).await)
+        let request = ApiRequest::post("annotations".into(), &body, Replay::Safe);
+        let read = format!("annotations({id})?$select=annotationid");
+        if let Keyed::Taken { .. } = self.post_keyed(&request, &read, deadline).await? {
+            tracing::debug!(annotation_id = %id, "Dataverse note already written");
         }
+        Ok(())
     }
 
-    /// `Crm::create_deal`: an `opportunity` for the contact.
+    /// `Crm::create_deal`: an `opportunity` for the contact, `opportunityid` derived from the
+    /// contact's id. The contact's deal existing already is success, with its id.
     pub(super) async fn insert_opportunity(
         &self,
         contact: &ContactRef,
@@ -48,7 +52,9 @@ impl Dataverse {
         deadline: Deadline,
     ) -> Result<DealRef, CrmError> {
         let contact_id = guid(&contact.id, "contact")?;
+        let id = self.keys.deal(&contact_id).hyphenated().to_string();
         let mut body = Map::new();
+        body.insert("opportunityid".into(), json!(id));
         body.insert(
             "name".into(),
             json!(truncate(&deal.name, DEAL_NAME_MAX_CHARS)),
@@ -74,11 +80,18 @@ impl Dataverse {
         let request = ApiRequest::post(
             "opportunities?$select=opportunityid".into(),
             &Value::Object(body),
-            Replay::OnlyIfNotProcessed,
+            Replay::Safe,
         )
         .prefer("return=representation");
-        let response = self.execute(&request, deadline).await?;
-        let id = created_id(response, "opportunityid").await?;
-        Ok(DealRef { id })
+        let read = format!("opportunities({id})?$select=opportunityid");
+        match self.post_keyed(&request, &read, deadline).await? {
+            Keyed::Created(response) => Ok(DealRef {
+                id: created_id(response, "opportunityid").await?,
+            }),
+            Keyed::Taken { .. } => {
+                tracing::debug!(opportunity_id = %id, "Dataverse deal already exists");
+                Ok(DealRef { id })
+            }
+        }
     }
 }

@@ -138,3 +138,103 @@ fn entra_errors_keep_the_code_and_drop_the_trace() {
         "invalid_client: AADSTS7000215: Invalid client secret provided."
     );
 }
+
+#[test]
+fn the_default_id_namespace_is_v5_of_the_environment_url() {
+    let expected = Uuid::new_v5(&Uuid::NAMESPACE_URL, b"https://org.crm4.dynamics.com");
+    assert_eq!(
+        default_id_namespace("https://org.crm4.dynamics.com"),
+        expected
+    );
+    // Spellings of the same environment agree.
+    assert_eq!(
+        default_id_namespace(" https://ORG.crm4.Dynamics.com/ "),
+        expected
+    );
+    assert_ne!(
+        default_id_namespace("https://other.crm4.dynamics.com"),
+        expected
+    );
+    let adapter = Dataverse::new(config(), RetryPolicy::default()).expect("valid");
+    assert_eq!(adapter.id_namespace(), expected);
+}
+
+#[test]
+fn record_ids_are_v5_in_the_configured_namespace() {
+    let namespace = Uuid::from_u128(0x6f1e_0b3a_52c4_4d8e_9a71_0c2b_3d4e_5f60);
+    let mut configured = config();
+    configured.id_namespace = Some(namespace);
+    let adapter = Dataverse::new(configured, RetryPolicy::default()).expect("valid");
+    let phone = PhoneNumber::parse("050 123 45 67").expect("valid");
+
+    assert_eq!(adapter.id_namespace(), namespace);
+    assert_eq!(
+        adapter.contact_id_for(&phone),
+        Uuid::new_v5(&namespace, b"+380501234567").to_string()
+    );
+    assert_eq!(
+        adapter.note_id_for("1712316600.1234"),
+        Uuid::new_v5(&namespace, b"note:1712316600.1234").to_string()
+    );
+    let contact = "3F0E6C1A-1111-4222-8333-944455556666";
+    assert_eq!(
+        adapter.deal_id_for(contact),
+        Some(Uuid::new_v5(&namespace, b"deal:3f0e6c1a-1111-4222-8333-944455556666").to_string())
+    );
+    assert_eq!(adapter.deal_id_for("not-a-guid"), None);
+    // Another deployment's namespace gives other ids.
+    let other = Dataverse::new(config(), RetryPolicy::default()).expect("valid");
+    assert_ne!(other.contact_id_for(&phone), adapter.contact_id_for(&phone));
+}
+
+#[test]
+fn a_duplicate_key_is_a_412_or_a_5xx_saying_so() {
+    use super::keys::is_duplicate_key;
+    use reqwest::StatusCode;
+    let message = "A record with matching key values already exists.";
+    assert!(is_duplicate_key(StatusCode::PRECONDITION_FAILED, message));
+    assert!(is_duplicate_key(StatusCode::INTERNAL_SERVER_ERROR, message));
+    assert!(is_duplicate_key(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "HTTP 500: 0x80040237"
+    ));
+    assert!(!is_duplicate_key(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "HTTP 500: Generic SQL error."
+    ));
+    assert!(!is_duplicate_key(StatusCode::BAD_REQUEST, message));
+}
+
+#[tokio::test]
+async fn the_id_namespace_is_read_from_its_variable() {
+    use crate::registry::ReadSection;
+    use crate::secret_store::SecretStore;
+    use bridge_domain::secret::Secret;
+
+    let secrets = SecretStore::new("http://127.0.0.1:9", Secret::new(String::new()));
+    let read = |namespace: Option<&'static str>| {
+        let lookup = move |name: &str| match name {
+            "DATAVERSE_URL" => Some("https://org.crm4.dynamics.com".to_owned()),
+            "DATAVERSE_TENANT_ID" => Some("tenant".to_owned()),
+            "DATAVERSE_CLIENT_ID" => Some("app".to_owned()),
+            "DATAVERSE_CLIENT_SECRET" => Some("s3cret".to_owned()),
+            "DATAVERSE_ID_NAMESPACE" => namespace.map(str::to_owned),
+            _ => None,
+        };
+        let secrets = &secrets;
+        async move { DataverseConfig::read(&lookup, secrets).await }
+    };
+    assert_eq!(read(None).await.expect("valid").id_namespace, None);
+    assert_eq!(
+        read(Some("6f1e0b3a-52c4-4d8e-9a71-0c2b3d4e5f60"))
+            .await
+            .expect("valid")
+            .id_namespace,
+        Some(Uuid::from_u128(0x6f1e_0b3a_52c4_4d8e_9a71_0c2b_3d4e_5f60))
+    );
+    let error = read(Some("not-a-uuid")).await.expect_err("refused");
+    assert!(
+        error.to_string().contains("DATAVERSE_ID_NAMESPACE"),
+        "{error}"
+    );
+}

@@ -40,34 +40,53 @@ impl NetHunt {
         move || build().header(AUTHORIZATION, self.auth.clone())
     }
 
-    /// find-record; 404 and `[]` are both "nothing matched".
+    /// find-record in the Contacts folder; 404 and `[]` are both "nothing matched".
     pub(super) async fn find_records(
         &self,
         query: &[(&str, &str)],
         deadline: Deadline,
     ) -> Result<Vec<Value>, CrmError> {
-        let url = self.url(
-            "searches/find-record",
-            &self.config.contacts_folder_id,
-            query,
-        );
+        self.find_records_in(&self.config.contacts_folder_id, query, deadline)
+            .await
+    }
+
+    /// find-record in `folder_id`; 404 and `[]` are both "nothing matched".
+    pub(super) async fn find_records_in(
+        &self,
+        folder_id: &str,
+        query: &[(&str, &str)],
+        deadline: Deadline,
+    ) -> Result<Vec<Value>, CrmError> {
+        let url = self.url("searches/find-record", folder_id, query);
+        self.get_list("find-record", &url, true, deadline).await
+    }
+
+    /// A GET answered with a JSON array, retried like every read; `not_found_is_empty`: a 404
+    /// means "nothing" (find-record) rather than an error.
+    pub(super) async fn get_list(
+        &self,
+        operation: &str,
+        url: &str,
+        not_found_is_empty: bool,
+        deadline: Deadline,
+    ) -> Result<Vec<Value>, CrmError> {
         let response = http::send(
-            self.request(|| self.client.get(&url)),
+            self.request(|| self.client.get(url)),
             Replay::Safe,
             &self.policy,
             deadline,
         )
         .await?;
-        if response.status() == StatusCode::NOT_FOUND {
+        if not_found_is_empty && response.status() == StatusCode::NOT_FOUND {
             return Ok(Vec::new());
         }
         if !response.status().is_success() {
             return Err(http::error_from(response).await);
         }
         match read_json(response).await? {
-            Value::Array(records) => Ok(records),
+            Value::Array(items) => Ok(items),
             other => Err(unexpected(
-                "find-record",
+                operation,
                 &format!("expected an array, got {}", json_kind(&other)),
             )),
         }

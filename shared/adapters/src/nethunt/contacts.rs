@@ -1,5 +1,6 @@
-//! Contacts: the phone search re-checked exactly, a new contact with phone and owner only, UTM
-//! fields, and the owner field as the responsible manager.
+//! Contacts: the phone search re-checked exactly, a new contact with phone and owner only (then
+//! the number searched again: of duplicates, the oldest is used), UTM fields, and the owner
+//! field as the responsible manager.
 
 use bridge_domain::activity::{ContactRef, CrmUser};
 use bridge_domain::deadline::Deadline;
@@ -23,14 +24,31 @@ impl NetHunt {
         phone: &PhoneNumber,
         deadline: Deadline,
     ) -> Result<Option<ContactRef>, CrmError> {
+        let exact = self.exact_contacts(phone, deadline).await?;
+        // The most recently updated wins; on a tie the first NetHunt returned.
+        let best = exact
+            .iter()
+            .fold(None, |best: Option<&Value>, record| match best {
+                Some(current) if updated_at(record) <= updated_at(current) => Some(current),
+                _ => Some(record),
+            });
+        Ok(best.and_then(|record| self.contact_ref(record)))
+    }
+
+    /// The contacts find-record returns for the number, with exactly that number.
+    pub(super) async fn exact_contacts(
+        &self,
+        phone: &PhoneNumber,
+        deadline: Deadline,
+    ) -> Result<Vec<Value>, CrmError> {
         let query = format!("\"{}\":\"{}\"", self.config.fields.phone, phone.e164());
         let limit = FIND_LIMIT.to_string();
         let records = self
             .find_records(&[("query", &query), ("limit", &limit)], deadline)
             .await?;
         let returned = records.len();
-        let exact: Vec<&Value> = records
-            .iter()
+        let exact: Vec<Value> = records
+            .into_iter()
             .filter(|record| self.has_phone(record, phone))
             .collect();
         tracing::debug!(
@@ -45,14 +63,7 @@ impl NetHunt {
                 "NetHunt search returned {FIND_LIMIT} near matches and no exact one; the contact may be beyond the limit"
             );
         }
-        // The most recently updated wins; on a tie the first NetHunt returned.
-        let best = exact
-            .into_iter()
-            .fold(None, |best: Option<&Value>, record| match best {
-                Some(current) if updated_at(record) <= updated_at(current) => Some(current),
-                _ => Some(record),
-            });
-        Ok(best.and_then(|record| self.contact_ref(record)))
+        Ok(exact)
     }
 
     /// `Crm::create_contact`: create-record in Contacts with the phone and the owner.
@@ -76,12 +87,16 @@ impl NetHunt {
             )
             .await?;
         tracing::info!(phone = %phone.masked(), record_id = %id, "NetHunt contact created");
-        Ok(ContactRef {
+        let created = ContactRef {
             card_url: Some(self.contact_card_url(&id)),
             id,
             name: None,
             owner_id: Some(owner.id.trim().to_owned()),
-        })
+        };
+        // NetHunt has no uniqueness to lean on (NH22): another creator may have made one too.
+        Ok(self
+            .oldest_contact_after_create(phone, created, deadline)
+            .await)
     }
 
     /// `Crm::set_contact_utm`: the non-empty tags into their configured fields.

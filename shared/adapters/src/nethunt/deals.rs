@@ -1,4 +1,5 @@
-//! Deals: create-record in the Deals folder, linked to the contact.
+//! Deals: create-record in the Deals folder, linked to the contact; with `recheck`, the
+//! contact's deal from an earlier attempt is looked for first.
 
 use bridge_domain::activity::ContactRef;
 use bridge_domain::deadline::Deadline;
@@ -8,7 +9,9 @@ use serde_json::{Map, json};
 use super::NetHunt;
 
 impl NetHunt {
-    /// `Crm::create_deal`: name, stage, owner and the link to the contact.
+    /// `Crm::create_deal`: name, stage, owner and the link to the contact. With `recheck`, a
+    /// deal of that name linked to the contact (find-record in the Deals folder) is returned
+    /// instead of creating one.
     pub(super) async fn insert_deal(
         &self,
         contact: &ContactRef,
@@ -20,6 +23,14 @@ impl NetHunt {
                 "NetHunt Deals folder id is not configured".into(),
             ));
         };
+        if deal.recheck
+            && let Some(id) = self
+                .find_deal_of(folder_id, &contact.id, &deal.name, deadline)
+                .await?
+        {
+            tracing::info!(deal_id = %id, "NetHunt deal found from an earlier attempt");
+            return Ok(DealRef { id });
+        }
         let fields = &self.config.fields;
         let mut values = Map::new();
         values.insert(fields.deal_name.clone(), json!(deal.name));

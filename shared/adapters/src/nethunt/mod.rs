@@ -1,9 +1,9 @@
 //! NetHunt CRM over its Integration API (the "Zapier API"). What the adapter assumes of the
 //! API, and where each fact comes from: `docs/vendor-contracts.md`, "NetHunt CRM Integration
-//! API" (NH1–NH26).
+//! API" (NH1–NH30).
 //!
-//! Every operation is one request: folder ids and field names come from configuration, never
-//! from a lookup per call. What the API leaves open (the rows marked inferred there) is handled
+//! Every operation is one request (two for a contact create, three at most for a recheck):
+//! folder ids and field names come from configuration, never from a lookup per call. What the API leaves open (the rows marked inferred there) is handled
 //! tolerantly:
 //!
 //! - **Search is fuzzy** (NH8): find-record returns records that merely contain the number
@@ -20,14 +20,23 @@
 //!   is also in the text (`Тривалість: 1:35`).
 //! - **Writes are never replayed blindly** (NH21): creates, updates, comments and call logs are
 //!   retried only when NetHunt cannot have acted (429, 503 with `Retry-After`, connection
-//!   refused); reads are retried on any transient failure.
+//!   refused); reads are retried on any transient failure. A write that may have happened
+//!   (5xx, timeout or reset after sending) is [`CrmError::Ambiguous`].
+//! - **Rechecks instead of fences** (NH22, NH28–NH30): NetHunt takes no client ids, so a
+//!   write retried after an ambiguous failure (`recheck`) first looks for the earlier one: a
+//!   call log or comment on the record whose text has the call's `Ringostat ID: <call id>` line
+//!   (new-call-log since 10 minutes before the call, new-comment), the contact's deal by name
+//!   and link (find-record in Deals). A new contact is followed by the number's search once
+//!   more: of several contacts with it, the oldest is returned (and a `duplicate_contact`
+//!   warning logged), so racing creators agree on one.
 //!
 //! Logs carry masked numbers only, never the API key or a request URL (its query holds the
 //! number).
 //!
 //! Files: `client` (URLs, auth, sending, reading answers), `records` (creating and updating
 //! records, reading and writing field values), `contacts`, `deals`, `call_log` (call logs and
-//! comments on a record's timeline); `env` reads the configuration section.
+//! comments on a record's timeline), `recheck` (looking for earlier writes and duplicates);
+//! `env` reads the configuration section.
 
 pub mod env;
 
@@ -35,6 +44,7 @@ mod call_log;
 mod client;
 mod contacts;
 mod deals;
+mod recheck;
 mod records;
 #[cfg(test)]
 mod tests;
@@ -335,8 +345,7 @@ impl Crm for NetHunt {
     }
 
     async fn add_note(&self, note: &NewNote, deadline: Deadline) -> Result<(), CrmError> {
-        self.create_comment(&note.contact_id, &note.title, &note.text, deadline)
-            .await
+        self.create_comment(note, deadline).await
     }
 
     async fn create_deal(

@@ -126,6 +126,11 @@ pub(super) fn updated_at(record: &Value) -> Option<Timestamp> {
     record.get("updatedAt")?.as_str()?.parse().ok()
 }
 
+/// `createdAt`; `None` when missing or unreadable.
+pub(super) fn created_at(record: &Value) -> Option<Timestamp> {
+    record.get("createdAt")?.as_str()?.parse().ok()
+}
+
 /// Every text in a field value: a string, a number, or an array of them (treat each value as
 /// JSON of unknown shape: `docs/vendor-contracts.md`, "NetHunt CRM Integration API", NH10).
 pub(super) fn texts(value: &Value) -> Vec<String> {

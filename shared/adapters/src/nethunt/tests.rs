@@ -60,3 +60,101 @@ fn config_debug_hides_the_api_key() {
     let config = NetHuntConfig::new("bridge@acme.ua", "secret-key-123", "folder");
     assert!(!format!("{config:?}").contains("secret-key-123"));
 }
+
+#[test]
+fn the_call_marker_matches_the_whole_call_id_only() {
+    use super::recheck::mentions_call;
+    let text = "Вхідний дзвінок\nСтатус: прийнятий\nRingostat ID: ua0_-1712316600.12";
+    assert!(mentions_call(text, "ua0_-1712316600.12"));
+    // A shorter id is a prefix of the longer one, not the same call.
+    assert!(!mentions_call(text, "ua0_-1712316600.1"));
+    assert!(!mentions_call(text, "1712316600.12"));
+    assert!(mentions_call("Ringostat ID: 42\nmore", "42"));
+    assert!(mentions_call("x Ringostat ID: 42 (retry)", "42"));
+    assert!(!mentions_call("Ringostat ID: 420", "42"));
+}
+
+#[test]
+fn an_earlier_write_is_on_the_same_record_with_the_mark() {
+    use super::recheck::{Mark, is_earlier_write};
+    let own = "AI-аналіз дзвінка\nПідсумок: ok\nRingostat ID: 77";
+    let mark = Mark::of("77", own);
+    assert_eq!(mark, Mark::Call("77"));
+    let item = |record: &str, text: &str| json!({"recordId": record, "text": text});
+    assert!(is_earlier_write(
+        &item("r1", "other wording\nRingostat ID: 77"),
+        "r1",
+        &mark
+    ));
+    assert!(!is_earlier_write(&item("r2", own), "r1", &mark));
+    assert!(!is_earlier_write(
+        &item("r1", "Ringostat ID: 78"),
+        "r1",
+        &mark
+    ));
+    assert!(!is_earlier_write(&json!({"recordId": "r1"}), "r1", &mark));
+    // A text without the marker is recognised by the whole text.
+    let plain = Mark::of("77", "Клієнт хоче знижку");
+    assert_eq!(plain, Mark::Text("Клієнт хоче знижку"));
+    assert!(is_earlier_write(
+        &item("r1", "Клієнт хоче знижку "),
+        "r1",
+        &plain
+    ));
+    assert!(!is_earlier_write(&item("r1", "Клієнт"), "r1", &plain));
+}
+
+#[test]
+fn rechecks_look_from_ten_minutes_before_the_call() {
+    use super::recheck::since_for;
+    let now: Timestamp = "2024-05-01T12:00:00Z".parse().expect("valid");
+    let start: Timestamp = "2024-05-01T10:00:00Z".parse().expect("valid");
+    assert_eq!(
+        iso_utc(since_for(Some(start), now)),
+        "2024-05-01T09:50:00.000Z"
+    );
+    // A start in the future (clock skew) counts as now.
+    let later: Timestamp = "2024-05-01T13:00:00Z".parse().expect("valid");
+    assert_eq!(
+        iso_utc(since_for(Some(later), now)),
+        "2024-05-01T11:50:00.000Z"
+    );
+    // No start: as far back as an ambiguous write is remembered (30 days), and 10 minutes.
+    assert_eq!(iso_utc(since_for(None, now)), "2024-04-01T11:50:00.000Z");
+}
+
+#[test]
+fn the_oldest_record_is_the_earliest_created_then_the_lowest_id() {
+    use super::recheck::oldest;
+    let record = |id: &str, created: Option<&str>| match created {
+        Some(at) => json!({"recordId": id, "createdAt": at}),
+        None => json!({"recordId": id}),
+    };
+    let records = [
+        record("b", Some("2024-05-01T10:00:00.002Z")),
+        record("c", Some("2024-05-01T10:00:00.001Z")),
+        record("a", Some("2024-05-01T10:00:00.002Z")),
+    ];
+    assert_eq!(
+        oldest(&records).map(|r| r["recordId"].clone()),
+        Some(json!("c"))
+    );
+    let tie = [
+        record("b", Some("2024-05-01T10:00:00.001Z")),
+        record("a", Some("2024-05-01T10:00:00.001Z")),
+    ];
+    assert_eq!(
+        oldest(&tie).map(|r| r["recordId"].clone()),
+        Some(json!("a"))
+    );
+    // One without a date: the id order decides.
+    let undated = [
+        record("6650a1b20000000000000002", Some("2024-05-01T09:00:00.000Z")),
+        record("6650a1b20000000000000001", None),
+    ];
+    assert_eq!(
+        oldest(&undated).map(|r| r["recordId"].clone()),
+        Some(json!("6650a1b20000000000000001"))
+    );
+    assert!(oldest(&[]).is_none());
+}
