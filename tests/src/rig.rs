@@ -181,7 +181,7 @@ pub async fn config(
     Config::load(&lookup, &secrets).await
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Answer {
     pub status: u16,
     pub json: Value,
