@@ -13,8 +13,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::activity::ContactRef;
-use crate::ports::ledger::{Held, Owner};
 use crate::phone::PhoneNumber;
+use crate::ports::ledger::{Held, Owner};
 
 /// Where Ringostat should ring a manager: the answer of the webhook number.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -143,7 +143,6 @@ pub mod keys {
     pub fn pending_deal(phone: &PhoneNumber) -> String {
         format!("deal#{}", phone.digits())
     }
-
 }
 
 /// Epoch second at which an entry written `now` with `ttl` expires.

@@ -167,12 +167,7 @@ impl Ledger for GuardedLedger {
         guarded(self.0.complete(key, owner, answer, ttl)).await
     }
 
-    async fn release(
-        &self,
-        key: &str,
-        owner: &Owner,
-        ambiguous: bool,
-    ) -> Result<Held, CacheError> {
+    async fn release(&self, key: &str, owner: &Owner, ambiguous: bool) -> Result<Held, CacheError> {
         guarded(self.0.release(key, owner, ambiguous)).await
     }
 
