@@ -49,8 +49,7 @@ async fn written_once(kind: CrmKind, write: Write, fault: Fault) {
         Write::Note => ANALYSIS,
         Write::Deal => NEW_CLIENT,
     };
-    rig.sandbox
-        .inject_matching(fault.clone(), 1, filter(kind, write));
+    rig.sandbox.inject_matching(fault, 1, filter(kind, write));
     let first = rig.invoke(file).await;
     assert_eq!(rig.sandbox.pending_faults(), 0, "the fault was met");
     let mut answers: Vec<Answer> = vec![first];
