@@ -527,6 +527,39 @@ async fn json_rpc_answer_and_body_cap(kind: CrmKind) {
     assert_eq!(rig.crm().call_count(), 0);
 }
 
+/// The body is read by what it holds: an XML body (Ringostat's XML data format) lands like its
+/// JSON twin, and so does a JSON body labelled as a form (what `curl -d '{…}'` sends).
+async fn xml_and_mislabelled_bodies_land(kind: CrmKind) {
+    let rig = Rig::new(kind).await;
+    let existing = rig.seed_existing_client();
+    let answer = rig.invoke("after-call-xml.json").await;
+    answer.assert_outcome("call_logged");
+    assert_eq!(answer.field("contact_id"), existing);
+    assert_eq!(answer.field("call_id"), "ua0_-1712316600.3004");
+    let calls = rig.crm().call_texts(&existing);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(
+        calls[0].starts_with("Вхідний дзвінок від +380501234567 (прийнятий)"),
+        "{calls:?}"
+    );
+    assert!(
+        calls[0].contains("https://app.ringostat.com/recordings/ua0_-1712316600.3004.mp3"),
+        "{calls:?}"
+    );
+
+    let mut json_as_form = event("after-call-1-answered-existing.json");
+    json_as_form.headers_mut().insert(
+        "content-type",
+        "application/x-www-form-urlencoded"
+            .parse()
+            .expect("header value"),
+    );
+    let answer = rig.send(json_as_form).await;
+    answer.assert_outcome("call_logged");
+    assert_eq!(answer.field("call_id"), "ua0_-1712316600.1001");
+    assert_eq!(rig.crm().call_texts(&existing).len(), 2);
+}
+
 bridge_tests::for_both_crms!(
     eight_seed_scenarios,
     new_client_from_ringing_to_answered,
@@ -541,6 +574,7 @@ bridge_tests::for_both_crms!(
     resent_webhook_gets_the_first_answer,
     secrets_come_from_parameter_store,
     json_rpc_answer_and_body_cap,
+    xml_and_mislabelled_bodies_land,
 );
 
 /// Every file in `events/` is fed by a test above, so a new event cannot go untested.

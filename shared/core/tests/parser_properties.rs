@@ -2,11 +2,14 @@
 //! holds the invariants the rest of the bridge relies on.
 //!
 //! Three families (each property its own `#[test]`, so they run in parallel):
-//! 1. any request (random bytes, token soup, generated payloads under every content type, any
-//!    query string) through `Fields::from_request` and `CallEvent::from_request` for every kind;
+//! 1. any request (random bytes, token soup, generated JSON, form, XML and query payloads under
+//!    every content type, any query string) through `Fields::from_request` and
+//!    `CallEvent::from_request` for every kind; the body is read by what it holds (a JSON
+//!    object as JSON, an element as XML, a form as a form) whatever the content type says;
 //! 2. the requests of `events/` (the body as API Gateway delivers it, base64 decoded by
 //!    `lambda_http`, and `rawQueryString`), mutated: bytes flipped, cut, inserted; keys
-//!    duplicated, deleted, renamed, nested; values replaced by huge or odd ones;
+//!    duplicated, deleted, renamed, nested; values replaced by huge or odd ones; and rendered
+//!    as XML, which must read as the same event;
 //! 3. the value parsers (`PhoneNumber`, `SipParty`, `Disposition`, `CallType`) on any string.
 //!
 //! Bounded: `PROPTEST_CASES` cases per property (512 when unset), no failure persistence (CI
@@ -24,8 +27,8 @@ use bridge_core::PhoneNumber;
 use bridge_core::ringostat::fields::{self, Field};
 use bridge_core::ringostat::payload::normalise_key;
 use bridge_core::ringostat::{
-    CallEvent, CallType, Direction, Disposition, EventError, EventKind, Fields, ParseOptions,
-    PayloadError, SipParty,
+    BodyFormat, CallEvent, CallType, Direction, Disposition, EventError, EventKind, Fields,
+    ParseOptions, PayloadError, SipParty,
 };
 use bridge_lambda::MAX_BODY_BYTES;
 use proptest::collection::vec;
@@ -84,6 +87,9 @@ fn options() -> &'static ParseOptions {
     static OPTIONS: OnceLock<ParseOptions> = OnceLock::new();
     OPTIONS.get_or_init(ParseOptions::default)
 }
+
+/// A UTF-8 byte order mark: skipped before a body is read.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 const KINDS: [EventKind; 4] = [
     EventKind::BeforeCall,
@@ -187,7 +193,7 @@ fn check_input(input: &Input) -> Result<bool, TestCaseError> {
     // The query string (static URL parameters) never decides whether the body can be read.
     let without_query = Fields::from_request(content_type, &input.body, None);
     prop_assert_eq!(fields.as_ref().err(), without_query.as_ref().err());
-    check_body_format_rules(content_type, &input.body, &fields)?;
+    check_body_format_rules(content_type, &input.body, &without_query)?;
 
     let event = CallEvent::from_request(input.kind, content_type, &input.body, query, options());
     match (&event, &fields) {
@@ -221,54 +227,112 @@ fn check_input(input: &Input) -> Result<bool, TestCaseError> {
     Ok(false)
 }
 
-/// What `Content-Type` and body decide, as documented in `payload.rs`.
+/// What body and `Content-Type` decide, as documented on `BodyFormat::detect`: the content
+/// first (a JSON object is JSON, an element is XML, whatever the header says), then the header.
+/// `fields` is the body read without a query string.
 fn check_body_format_rules(
     content_type: Option<&str>,
     body: &[u8],
     fields: &Result<Fields, PayloadError>,
 ) -> TestCaseResult {
+    let body = body.strip_prefix(BOM).unwrap_or(body);
+    let text = body.trim_ascii();
+    let format = BodyFormat::detect(content_type, body);
+    prop_assert_eq!(format.as_ref().err(), fields.as_ref().err());
+    if text.is_empty() {
+        // No body: every field is in the query, whatever the content type says.
+        prop_assert_eq!(fields, &Ok(Fields::default()));
+        prop_assert_eq!(format, Ok(BodyFormat::Empty));
+        return Ok(());
+    }
+    // A JSON object is read as JSON under every content type.
+    if let Ok(Value::Object(_)) = serde_json::from_slice::<Value>(text) {
+        prop_assert_eq!(fields, &Fields::from_json(body));
+        prop_assert!(fields.is_ok());
+        prop_assert_eq!(format, Ok(BodyFormat::Json));
+        return Ok(());
+    }
+    // An element is read as XML under every content type, or refused as XML.
+    if text.starts_with(b"<") {
+        match fields {
+            Ok(_) => {
+                prop_assert_eq!(fields, &Fields::from_xml(body));
+                prop_assert_eq!(format, Ok(BodyFormat::Xml));
+            }
+            Err(PayloadError::InvalidXml(problem)) => {
+                prop_assert!(problem.contains("at byte"), "{}", problem)
+            }
+            Err(PayloadError::NotUtf8) => prop_assert!(std::str::from_utf8(text).is_err()),
+            Err(e) => prop_assert!(false, "an element refused as {:?}", e),
+        }
+        return Ok(());
+    }
+    // Otherwise by the header; whatever is read is read as a form, exactly.
+    if fields.is_ok() {
+        prop_assert_eq!(fields, &Ok(Fields::from_form(body)));
+        prop_assert_eq!(format, Ok(BodyFormat::Form));
+    }
+    // Outside a form header or none, only a body that looks like a form (`k=v&…`) is read.
+    let looks_like_a_form = std::str::from_utf8(text).is_ok()
+        && text.contains(&b'=')
+        && !text
+            .iter()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control());
     let media_type = content_type
         .and_then(|ct| ct.split(';').next())
         .map(|ct| ct.trim().to_ascii_lowercase())
         .filter(|ct| !ct.is_empty());
-    if body.trim_ascii().is_empty() {
-        // No body: every field is in the query, whatever the content type says.
-        prop_assert!(fields.is_ok(), "{:?}", fields);
-        return Ok(());
-    }
     match media_type.as_deref() {
         Some("application/x-www-form-urlencoded") => {
             prop_assert!(fields.is_ok(), "a form never fails: {:?}", fields)
         }
-        Some("application/json" | "text/json") => prop_assert!(
-            matches!(
-                fields,
-                Ok(_) | Err(PayloadError::InvalidJson(_) | PayloadError::JsonNotAnObject(_))
-            ),
-            "{:?}",
-            fields
-        ),
+        Some("application/json" | "text/json") => {
+            prop_assert!(
+                matches!(
+                    fields,
+                    Err(PayloadError::InvalidJson(_) | PayloadError::JsonNotAnObject(_))
+                ) || looks_like_a_form,
+                "{:?}",
+                fields
+            )
+        }
         Some(ct) if ct.ends_with("+json") => prop_assert!(
             matches!(
                 fields,
-                Ok(_) | Err(PayloadError::InvalidJson(_) | PayloadError::JsonNotAnObject(_))
-            ),
+                Err(PayloadError::InvalidJson(_) | PayloadError::JsonNotAnObject(_))
+            ) || looks_like_a_form,
             "{:?}",
             fields
         ),
+        Some("application/xml" | "text/xml") => prop_assert!(
+            matches!(fields, Err(PayloadError::InvalidXml(_))) || looks_like_a_form,
+            "{:?}",
+            fields
+        ),
+        Some(ct) if ct.ends_with("+xml") => prop_assert!(
+            matches!(fields, Err(PayloadError::InvalidXml(_))) || looks_like_a_form,
+            "{:?}",
+            fields
+        ),
+        // No header, plain text, octets: any UTF-8 text is a form, broken JSON says so.
         None | Some("text/plain" | "application/octet-stream") => {
-            if let Err(PayloadError::NotUtf8) = fields {
-                prop_assert!(std::str::from_utf8(body.trim_ascii()).is_err());
+            if text.starts_with(b"{") {
+                prop_assert!(
+                    matches!(fields, Err(PayloadError::InvalidJson(_))),
+                    "{:?}",
+                    fields
+                );
+            } else if std::str::from_utf8(text).is_err() {
+                prop_assert_eq!(fields, &Err(PayloadError::NotUtf8));
+            } else {
+                prop_assert!(fields.is_ok(), "{:?}", fields);
             }
-            prop_assert!(
-                !matches!(fields, Err(PayloadError::UnsupportedContentType(_))),
-                "{:?}",
-                fields
-            );
         }
-        Some(other) => prop_assert_eq!(
-            fields.as_ref().err(),
-            Some(&PayloadError::UnsupportedContentType(other.to_owned()))
+        Some(other) => prop_assert!(
+            *fields == Err(PayloadError::UnsupportedContentType(other.to_owned()))
+                || (fields.is_ok() && looks_like_a_form),
+            "{:?}",
+            fields
         ),
     }
     Ok(())
@@ -434,6 +498,9 @@ fn content_type() -> impl Strategy<Value = Option<String>> {
             Some("application/x-www-form-urlencoded; charset=UTF-8"),
             Some("text/plain"),
             Some("application/octet-stream"),
+            Some("application/xml"),
+            Some("text/xml; charset=utf-8"),
+            Some("application/soap+xml"),
             Some(""),
             Some(" ; "),
             Some("multipart/form-data; boundary=x"),
@@ -527,6 +594,26 @@ const TOKENS: &[&str] = &[
     "https://app.ringostat.com/x",
     "2024-04-05 14:30:00",
     "1712316600",
+    "<root>",
+    "</root>",
+    "<uniqueid>",
+    "</uniqueid>",
+    "<caller>",
+    "</caller>",
+    "<additional_call_data>",
+    "</additional_call_data>",
+    "/>",
+    "<![CDATA[",
+    "]]>",
+    "<!--",
+    "-->",
+    "<?xml version=\"1.0\"?>",
+    "<!DOCTYPE r [<!ENTITY e \"x\">]>",
+    "&amp;",
+    "&#x41;",
+    "&#0;",
+    "&e;",
+    "&",
 ];
 
 fn token_soup() -> impl Strategy<Value = String> {
@@ -695,6 +782,8 @@ enum Encoding {
     Query,
     /// Half in the URL, half in a JSON body.
     Split,
+    /// An XML body: the fields (as far as XML can name them) under a root element.
+    Xml(XmlStyle),
 }
 
 /// One of `field`'s keys, spelled in any way.
@@ -786,28 +875,37 @@ fn generated_request() -> impl Strategy<Value = Input> {
         Just(Encoding::FormNested),
         Just(Encoding::Query),
         Just(Encoding::Split),
+        xml_style().prop_map(Encoding::Xml),
     ];
+    (
+        request_pairs(),
+        encoding,
+        prop_oneof![3 => Just(None), 1 => content_type().prop_map(Some)],
+    )
+        .prop_map(|((kind, pairs), encoding, ct_override)| {
+            encode_request(kind, &pairs, encoding, ct_override)
+        })
+}
+
+/// The fields of a plausible webhook: often a valid call id and number, random fields on top.
+fn request_pairs() -> impl Strategy<Value = (EventKind, Vec<(String, Value)>)> {
     (
         select(&KINDS[..]),
         any::<bool>(),
         essential_pairs(),
         vec((key(), json_value()), 0..16),
-        encoding,
-        prop_oneof![3 => Just(None), 1 => content_type().prop_map(Some)],
     )
-        .prop_map(
-            |(kind, valid_base, essential, extra, encoding, ct_override)| {
-                let mut pairs: Vec<(String, Value)> = Vec::new();
-                if valid_base {
-                    pairs.push(("uniqueid".into(), json!("ua0_-1712316600.9001")));
-                    pairs.push(("caller".into(), json!("0501234567")));
-                    pairs.push(("dst".into(), json!("+380441112233")));
-                }
-                pairs.extend(essential);
-                pairs.extend(extra);
-                encode_request(kind, &pairs, encoding, ct_override)
-            },
-        )
+        .prop_map(|(kind, valid_base, essential, extra)| {
+            let mut pairs: Vec<(String, Value)> = Vec::new();
+            if valid_base {
+                pairs.push(("uniqueid".into(), json!("ua0_-1712316600.9001")));
+                pairs.push(("caller".into(), json!("0501234567")));
+                pairs.push(("dst".into(), json!("+380441112233")));
+            }
+            pairs.extend(essential);
+            pairs.extend(extra);
+            (kind, pairs)
+        })
 }
 
 fn encode_request(
@@ -851,6 +949,14 @@ fn encode_request(
             json_text(&pairs[half..]),
             Some(form_text(&pairs[..half])),
         ),
+        Encoding::Xml(style) => {
+            let map = json_object_of(&json_text(pairs));
+            (
+                Some("application/xml"),
+                xml_document(&xml_renderable(&map), &style),
+                None,
+            )
+        }
     };
     Input {
         kind,
@@ -880,6 +986,177 @@ fn form_value(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+/// JSON text that is known to hold an object, as that object.
+fn json_object_of(text: &[u8]) -> serde_json::Map<String, Value> {
+    match serde_json::from_slice(text) {
+        Ok(Value::Object(map)) => map,
+        other => panic!("not a JSON object: {other:?}"),
+    }
+}
+
+/// How values are written as XML text; all must read back as the same text.
+#[derive(Debug, Clone, Copy)]
+enum XmlText {
+    /// `&amp;`, `&lt;`, `&gt;`; a carriage return as `&#13;` (a raw one is an end of line).
+    Escaped,
+    /// As `Escaped`, quotes as `&quot;` and `&apos;` too.
+    Entities,
+    /// Every character as a hexadecimal character reference.
+    CharRefs,
+    /// In `<![CDATA[…]]>` where the text allows it.
+    Cdata,
+}
+
+/// How an XML body is written around its fields.
+#[derive(Debug, Clone, Copy)]
+struct XmlStyle {
+    root: &'static str,
+    text: XmlText,
+    declaration: bool,
+    /// Line breaks, indentation and comments between the elements.
+    pretty: bool,
+    /// Attributes on the root and on each field (ignored when read).
+    attributes: bool,
+}
+
+fn xml_style() -> impl Strategy<Value = XmlStyle> {
+    (
+        select(&["root", "webhook", "call", "xml", "_data", "Ringostat.Call"][..]),
+        select(
+            &[
+                XmlText::Escaped,
+                XmlText::Entities,
+                XmlText::CharRefs,
+                XmlText::Cdata,
+            ][..],
+        ),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(root, text, declaration, pretty, attributes)| XmlStyle {
+            root,
+            text,
+            declaration,
+            pretty,
+            attributes,
+        })
+}
+
+/// An element name this renderer writes as it is: a letter or `_`, then letters, digits, `_-.`.
+fn is_xml_name(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// The part of a JSON object that XML can carry: keys that are element names; no nulls or
+/// arrays (which JSON readers ignore anyway); no empty objects (an empty element is a blank
+/// value, not an object).
+fn xml_renderable(map: &serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
+    map.iter()
+        .filter(|(key, _)| is_xml_name(key))
+        .filter_map(|(key, value)| {
+            let value = match value {
+                Value::Null | Value::Array(_) => return None,
+                Value::Object(inner) => {
+                    let inner = xml_renderable(inner);
+                    if inner.is_empty() {
+                        return None;
+                    }
+                    Value::Object(inner)
+                }
+                other => other.clone(),
+            };
+            Some((key.clone(), value))
+        })
+        .collect()
+}
+
+fn xml_text(text: &str, how: XmlText) -> String {
+    let escape = |quotes: bool| {
+        let mut out = String::with_capacity(text.len());
+        for c in text.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '\r' => out.push_str("&#13;"),
+                '"' if quotes => out.push_str("&quot;"),
+                '\'' if quotes => out.push_str("&apos;"),
+                c => out.push(c),
+            }
+        }
+        out
+    };
+    match how {
+        XmlText::Escaped => escape(false),
+        XmlText::Entities => escape(true),
+        // `&#0;` is no character: a NUL stays as it is.
+        XmlText::CharRefs => text
+            .chars()
+            .map(|c| match c {
+                '\0' => c.to_string(),
+                c => format!("&#x{:X};", u32::from(c)),
+            })
+            .collect(),
+        XmlText::Cdata if text.contains("]]>") || text.contains('\r') => escape(false),
+        XmlText::Cdata => format!("<![CDATA[{text}]]>"),
+    }
+}
+
+/// `map` (see [`xml_renderable`]) as an XML body: its keys are the child elements of the root.
+fn xml_document(map: &serde_json::Map<String, Value>, style: &XmlStyle) -> Vec<u8> {
+    let mut out = String::new();
+    if style.declaration {
+        out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    }
+    let attributes = if style.attributes {
+        " xmlns=\"urn:ringostat\" version='2.0'"
+    } else {
+        ""
+    };
+    out.push_str(&format!("<{}{attributes}>", style.root));
+    xml_children(map, style, &mut out);
+    if style.pretty {
+        out.push('\n');
+    }
+    out.push_str(&format!("</{}>", style.root));
+    if style.pretty {
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+fn xml_children(map: &serde_json::Map<String, Value>, style: &XmlStyle, out: &mut String) {
+    let attribute = if style.attributes {
+        " type=\"string\""
+    } else {
+        ""
+    };
+    for (key, value) in map {
+        if style.pretty {
+            out.push_str("\n  <!-- a field -->\n  ");
+        }
+        let text = match value {
+            Value::Object(inner) => {
+                out.push_str(&format!("<{key}>"));
+                xml_children(inner, style, out);
+                out.push_str(&format!("</{key}>"));
+                continue;
+            }
+            Value::String(text) => xml_text(text, style.text),
+            Value::Number(n) => n.to_string(),
+            // What JSON readers make of a boolean.
+            Value::Bool(b) => if *b { "1" } else { "0" }.to_owned(),
+            Value::Null | Value::Array(_) => continue,
+        };
+        out.push_str(&format!("<{key}{attribute}>{text}</{key}>"));
     }
 }
 
@@ -923,6 +1200,142 @@ fn any_request_parses_or_is_refused_with_a_field_and_never_panics() {
         Ok(())
     });
     assert_coverage("any request", accepted.get(), "an accepted event", 5);
+}
+
+/// Any content type a request can carry, header parameters included.
+fn any_content_type() -> impl Strategy<Value = Option<String>> {
+    content_type()
+}
+
+/// The same event read from `body` under `content_type` as under `reference`'s content type.
+fn same_event(
+    kind: EventKind,
+    content_type: Option<&str>,
+    body: &[u8],
+    reference: (Option<&str>, &[u8]),
+) -> Result<bool, TestCaseError> {
+    let event = CallEvent::from_request(kind, content_type, body, None, options());
+    let expected = CallEvent::from_request(kind, reference.0, reference.1, None, options());
+    prop_assert_eq!(&event, &expected);
+    Ok(event.is_ok())
+}
+
+/// A body that is a JSON object (flat or with `additional_call_data`) is read as JSON under
+/// every content type: `curl -d '{…}'` labels it a form, some senders `text/plain` or nothing.
+#[test]
+fn a_json_object_body_is_read_as_json_under_every_content_type() {
+    let accepted = Cell::new(0);
+    let encoding = prop_oneof![
+        Just(Encoding::Json),
+        any::<bool>().prop_map(|as_string| Encoding::JsonNested { as_string }),
+    ];
+    let strategy = (request_pairs(), encoding, any_content_type());
+    check(
+        "json under any content type",
+        strategy,
+        |((kind, pairs), encoding, content_type)| {
+            let input = encode_request(kind, &pairs, encoding, Some(content_type));
+            let content_type = input.content_type.as_deref();
+            let fields = Fields::read_request(content_type, &input.body, None);
+            let expected = Fields::from_json(&input.body).map(|f| (f, BodyFormat::Json));
+            prop_assert!(expected.is_ok());
+            prop_assert_eq!(fields, expected);
+            let reference = (Some("application/json"), input.body.as_slice());
+            if same_event(kind, content_type, &input.body, reference)? {
+                accepted.set(accepted.get() + 1);
+            }
+            Ok(())
+        },
+    );
+    assert_coverage(
+        "json under any content type",
+        accepted.get(),
+        "an accepted event",
+        10,
+    );
+}
+
+/// A form body (as encoders write it: every key named) is read as a form under every content
+/// type, and never fails under a form header.
+#[test]
+fn a_form_body_is_read_as_a_form_under_every_content_type() {
+    let accepted = Cell::new(0);
+    let encoding = prop_oneof![Just(Encoding::Form), Just(Encoding::FormNested)];
+    let strategy = (request_pairs(), encoding, any_content_type());
+    check(
+        "form under any content type",
+        strategy,
+        |((kind, mut pairs), encoding, content_type)| {
+            pairs.retain(|(k, _)| !k.is_empty());
+            let input = encode_request(kind, &pairs, encoding, Some(content_type));
+            let content_type = input.content_type.as_deref();
+            let format = if input.body.is_empty() {
+                BodyFormat::Empty
+            } else {
+                BodyFormat::Form
+            };
+            prop_assert_eq!(
+                Fields::read_request(content_type, &input.body, None),
+                Ok((Fields::from_form(&input.body), format))
+            );
+            let reference = (
+                Some("application/x-www-form-urlencoded"),
+                input.body.as_slice(),
+            );
+            if same_event(kind, content_type, &input.body, reference)? {
+                accepted.set(accepted.get() + 1);
+            }
+            Ok(())
+        },
+    );
+    assert_coverage(
+        "form under any content type",
+        accepted.get(),
+        "an accepted event",
+        10,
+    );
+}
+
+/// An XML body holds what its JSON twin holds: the same fields under every content type,
+/// however its text is written (escaped, entities, character references, CDATA), whatever its
+/// root, declaration, comments, attributes and `additional_call_data` nesting.
+#[test]
+fn an_xml_body_reads_as_its_json_twin_under_every_content_type() {
+    let accepted = Cell::new(0);
+    let encoding = prop_oneof![
+        Just(Encoding::Json),
+        any::<bool>().prop_map(|as_string| Encoding::JsonNested { as_string }),
+    ];
+    let strategy = (request_pairs(), encoding, xml_style(), any_content_type());
+    check(
+        "xml as its json twin",
+        strategy,
+        |((kind, pairs), encoding, style, content_type)| {
+            let json = encode_request(kind, &pairs, encoding, None).body;
+            // What XML can carry, as JSON text and read back, so that both sides see the same
+            // numbers.
+            let json = serde_json::to_vec(&xml_renderable(&json_object_of(&json))).unwrap();
+            let xml = xml_document(&json_object_of(&json), &style);
+            let content_type = content_type.as_deref();
+            let fields = Fields::read_request(content_type, &xml, None);
+            prop_assert_eq!(
+                fields,
+                Ok((Fields::from_json(&json).unwrap(), BodyFormat::Xml)),
+                "{}",
+                String::from_utf8_lossy(&xml)
+            );
+            if same_event(kind, content_type, &xml, (None, json.as_slice()))? {
+                accepted.set(accepted.get() + 1);
+            }
+            Ok(())
+        },
+    );
+    assert_coverage(
+        "xml as its json twin",
+        accepted.get(),
+        "an accepted event",
+        10,
+    );
 }
 
 /// Found by `any_request_parses_or_is_refused_with_a_field_and_never_panics`, fixed since.
@@ -1109,10 +1522,18 @@ fn deeply_nested_bodies_up_to_the_size_limit_are_refused_without_overflowing_the
         "uniqueid=x&caller=0501234567&additional_call_data={}",
         "%5B".repeat(depth / 3)
     );
+    let elements = format!("{}x{}", "<a>".repeat(depth / 8), "</a>".repeat(depth / 8));
+    let unclosed = "<additional_call_data>".repeat(depth / 22);
     for (content_type, body) in [
         (Some("application/json"), arrays.as_bytes()),
         (None, objects.as_bytes()),
         (Some("application/json"), objects.as_bytes()),
+        (Some("application/xml"), elements.as_bytes()),
+        (
+            Some("application/x-www-form-urlencoded"),
+            elements.as_bytes(),
+        ),
+        (None, unclosed.as_bytes()),
         (
             Some("application/x-www-form-urlencoded"),
             nested_in_form.as_bytes(),
@@ -1175,6 +1596,12 @@ impl Seed {
                 .get("uniqueid")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
+        }
+        if let Some(Doc::Xml(pairs)) = flat_xml(&self.body) {
+            return pairs
+                .into_iter()
+                .find(|(k, _)| k == "uniqueid")
+                .map(|(_, v)| v);
         }
         let query = self.query.as_deref().unwrap_or_default().as_bytes();
         [self.body.as_slice(), query].into_iter().find_map(|bytes| {
@@ -1302,19 +1729,82 @@ fn every_valid_json_event_reads_the_same_from_additional_call_data() {
     }
 }
 
+/// Every `events/` body, JSON or form, rendered as XML in any style and sent under any content
+/// type, is the same event (or, for smart forwarding and click-to-call, the same fields).
+#[test]
+fn an_xml_rendering_of_every_event_body_is_the_same_event() {
+    let rendered: Vec<&Seed> = seeds()
+        .iter()
+        .filter(|s| !s.body.trim_ascii().is_empty() && !s.body.trim_ascii().starts_with(b"<"))
+        .collect();
+    assert!(rendered.len() >= 20, "{} bodies", rendered.len());
+    let strategy = (any::<Index>(), xml_style(), any_content_type());
+    check("events as xml", strategy, |(seed, style, content_type)| {
+        let seed = rendered[seed.index(rendered.len())];
+        let map: serde_json::Map<String, Value> = match Doc::of(&seed.body) {
+            Doc::Json(_) => json_object_of(&seed.body),
+            Doc::Form(pairs) => pairs
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+            other => panic!("{}: {other:?}", seed.file),
+        };
+        prop_assert_eq!(&xml_renderable(&map), &map, "{}", seed.file);
+        let xml = xml_document(&map, &style);
+        let content_type = content_type.as_deref();
+        let query = seed.query.as_deref();
+        let fields = Fields::from_request(content_type, &xml, query);
+        let expected = Fields::from_request(seed.content_type.as_deref(), &seed.body, query);
+        prop_assert!(expected.is_ok(), "{}", seed.file);
+        prop_assert_eq!(&fields, &expected, "{}", seed.file);
+        if let Some(kind) = seed.kind {
+            let event = CallEvent::from_request(kind, content_type, &xml, query, options());
+            prop_assert_eq!(event, seed.parse(), "{}", seed.file);
+        }
+        Ok(())
+    });
+}
+
 /// A body or query string as fields, so that keys and values can be mutated.
 #[derive(Debug, Clone)]
 enum Doc {
     /// A JSON object; values as JSON text (so deep nesting stays text).
     Json(Vec<(String, String)>),
     Form(Vec<(String, String)>),
+    /// The child elements of a `<root>`; values as XML content (escaped text, or elements).
+    Xml(Vec<(String, String)>),
     Raw(Vec<u8>),
+}
+
+/// `<?xml …?><root><k>v</k>…</root>` as pairs, read without the parser under test (only the
+/// flat shape of the `events/` files, whose values hold no markup or references).
+fn flat_xml(bytes: &[u8]) -> Option<Doc> {
+    let mut rest = std::str::from_utf8(bytes).ok()?.trim();
+    if rest.starts_with("<?xml") {
+        rest = rest[rest.find("?>")? + 2..].trim_start();
+    }
+    let (root, mut rest) = rest.strip_prefix('<')?.split_once('>')?;
+    rest = rest.trim_end().strip_suffix(&format!("</{root}>"))?;
+    let mut pairs = Vec::new();
+    while !rest.trim_start().is_empty() {
+        let (name, after) = rest.trim_start().strip_prefix('<')?.split_once('>')?;
+        let (value, after) = after.split_once(&format!("</{name}>"))?;
+        if value.contains(['<', '&']) {
+            return None;
+        }
+        pairs.push((name.to_owned(), value.to_owned()));
+        rest = after;
+    }
+    Some(Doc::Xml(pairs))
 }
 
 impl Doc {
     fn of(bytes: &[u8]) -> Self {
         if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(bytes) {
             return Self::Json(map.into_iter().map(|(k, v)| (k, v.to_string())).collect());
+        }
+        if bytes.trim_ascii().starts_with(b"<") {
+            return flat_xml(bytes).unwrap_or_else(|| Self::Raw(bytes.to_vec()));
         }
         if !bytes.trim_ascii().is_empty() && std::str::from_utf8(bytes).is_ok() {
             return Self::Form(form_urlencoded::parse(bytes).into_owned().collect());
@@ -1324,14 +1814,16 @@ impl Doc {
 
     fn pairs_len(&self) -> usize {
         match self {
-            Self::Json(pairs) | Self::Form(pairs) => pairs.len(),
+            Self::Json(pairs) | Self::Form(pairs) | Self::Xml(pairs) => pairs.len(),
             Self::Raw(_) => 0,
         }
     }
 
     fn keys(&self) -> Vec<String> {
         match self {
-            Self::Json(pairs) | Self::Form(pairs) => pairs.iter().map(|(k, _)| k.clone()).collect(),
+            Self::Json(pairs) | Self::Form(pairs) | Self::Xml(pairs) => {
+                pairs.iter().map(|(k, _)| k.clone()).collect()
+            }
             Self::Raw(_) => Vec::new(),
         }
     }
@@ -1349,28 +1841,45 @@ impl Doc {
                 .extend_pairs(pairs)
                 .finish()
                 .into_bytes(),
+            Self::Xml(pairs) => {
+                let fields: String = pairs
+                    .iter()
+                    .map(|(k, v)| format!("\n  <{k}>{v}</{k}>"))
+                    .collect();
+                format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<root>{fields}\n</root>\n")
+                    .into_bytes()
+            }
             Self::Raw(bytes) => bytes.clone(),
         }
     }
 
-    /// Sets the value at `i` (JSON or form alike).
+    /// Sets the value at `i` (JSON, form or XML alike).
     fn set(&mut self, i: usize, value: &Value) {
         match self {
             Self::Json(pairs) => pairs[i].1 = value.to_string(),
             Self::Form(pairs) => pairs[i].1 = form_value(value),
+            Self::Xml(pairs) => pairs[i].1 = xml_text(&form_value(value), XmlText::Escaped),
             Self::Raw(_) => {}
         }
     }
 
     fn apply(&mut self, edit: &Edit) {
+        if let Self::Xml(pairs) = self
+            && Self::apply_xml(pairs, edit)
+        {
+            return;
+        }
         let len = self.pairs_len();
         let is_json = matches!(self, Self::Json(_));
-        let (Self::Json(pairs) | Self::Form(pairs)) = self else {
+        let is_xml = matches!(self, Self::Xml(_));
+        let (Self::Json(pairs) | Self::Form(pairs) | Self::Xml(pairs)) = self else {
             return;
         };
         let text = |value: &Value| {
             if is_json {
                 value.to_string()
+            } else if is_xml {
+                xml_text(&form_value(value), XmlText::Escaped)
             } else {
                 form_value(value)
             }
@@ -1445,6 +1954,33 @@ impl Doc {
             }
             _ => {}
         }
+    }
+
+    /// The edits that nest, as XML writes them (elements in elements); false for the others.
+    fn apply_xml(pairs: &mut Vec<(String, String)>, edit: &Edit) -> bool {
+        let len = pairs.len();
+        let element = |(k, v): &(String, String)| format!("<{k}>{v}</{k}>");
+        match edit {
+            Edit::Nest(i, _) if len > 0 => {
+                let pair = pairs.remove(i.index(len));
+                pairs.push(("additional_call_data".into(), element(&pair)));
+            }
+            Edit::Deep(i, depth, object) if len > 0 => {
+                let name = if *object { "additional_call_data" } else { "a" };
+                let value = &mut pairs[i.index(len)].1;
+                *value = format!(
+                    "{}{value}{}",
+                    format!("<{name}>").repeat(*depth),
+                    format!("</{name}>").repeat(*depth)
+                );
+            }
+            Edit::WrapAll => {
+                let inner: String = pairs.drain(..).map(|pair| element(&pair)).collect();
+                pairs.push(("additional_call_data".into(), inner));
+            }
+            _ => return false,
+        }
+        true
     }
 }
 

@@ -1,13 +1,14 @@
 //! Parser tests: one Ringostat webhook variant per test, through the public API only.
 //!
 //! Payload shapes follow the reference notes on Ringostat's wire formats (Webhooks 2.0 is
-//! configured per customer, so the same call arrives as JSON, a form or URL parameters, under
+//! configured per customer, so the same call arrives as JSON, a form, XML or URL parameters, under
 //! canonical `calls/list` names or under the aliases seen in real receivers).
 
 use bridge_domain::PhoneNumber;
+use bridge_domain::ringostat::fields;
 use bridge_domain::ringostat::{
-    CallEvent, CallStatus, CallType, Direction, Disposition, EventError, EventKind, ParseOptions,
-    PayloadError,
+    BodyFormat, CallEvent, CallStatus, CallType, Direction, Disposition, EventError, EventKind,
+    Fields, ParseOptions, PayloadError,
 };
 use serde_json::{Value, json};
 
@@ -271,6 +272,420 @@ fn content_type_is_case_insensitive() {
         None,
     );
     assert_eq!(event.call_id, "ua0_-1.9");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Body format by content: what the body holds decides before what the header says
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn json_body_under_a_form_content_type_is_read_as_json() {
+    // `curl -d '{…}'` sends exactly this: JSON labelled as a form.
+    let body = br#"{"uniqueid":"ua0_-1.10","caller":"380671112233","billsec":3}"#;
+    let event = parse_ok(EventKind::AfterCall, FORM, body, None);
+    assert_eq!(event.call_id, "ua0_-1.10");
+    assert_eq!(event.client_phone.e164(), "+380671112233");
+    assert_eq!(event.durations.talk, Some(3));
+    assert_eq!(BodyFormat::detect(FORM, body), Ok(BodyFormat::Json));
+    assert!(BodyFormat::Json.contradicts(FORM));
+}
+
+#[test]
+fn json_body_under_a_form_content_type_keeps_the_form_query() {
+    let (fields, format) = Fields::read_request(
+        FORM,
+        br#"{"caller":"380501234567"}"#,
+        Some("token=t&call_id=from-query"),
+    )
+    .expect("readable");
+    assert_eq!(format, BodyFormat::Json);
+    assert_eq!(fields.get(&fields::CALLER), Some("380501234567"));
+    assert_eq!(fields.get(&fields::CALL_ID), Some("from-query"));
+}
+
+#[test]
+fn form_body_under_a_json_content_type_is_read_as_a_form() {
+    let body = b"uniqueid=ua0_-1.11&caller=%2B380671112233&disposition=NO+ANSWER";
+    let event = parse_ok(EventKind::AfterCall, JSON, body, None);
+    assert_eq!(event.call_id, "ua0_-1.11");
+    assert_eq!(event.client_phone.e164(), "+380671112233");
+    assert_eq!(event.disposition, Some(Disposition::NoAnswer));
+    assert_eq!(BodyFormat::detect(JSON, body), Ok(BodyFormat::Form));
+    assert!(BodyFormat::Form.contradicts(JSON));
+}
+
+#[test]
+fn json_body_with_no_content_type_is_read_as_json() {
+    let body = br#"{"uniqueid":"ua0_-1.12","caller":"380671112233"}"#;
+    let event = parse_ok(EventKind::AfterCall, None, body, None);
+    assert_eq!(event.call_id, "ua0_-1.12");
+    assert_eq!(BodyFormat::detect(None, body), Ok(BodyFormat::Json));
+    assert!(
+        !BodyFormat::Json.contradicts(None),
+        "no header says nothing to contradict"
+    );
+}
+
+#[test]
+fn form_body_under_an_unknown_content_type_is_read_as_a_form() {
+    for content_type in [
+        "text/html",
+        "multipart/form-data; boundary=x",
+        "application/foo",
+    ] {
+        let event = parse_ok(
+            EventKind::AfterCall,
+            Some(content_type),
+            b"uniqueid=ua0_-1.13&caller=380671112233",
+            None,
+        );
+        assert_eq!(event.call_id, "ua0_-1.13", "{content_type}");
+        assert!(BodyFormat::Form.contradicts(Some(content_type)));
+    }
+}
+
+#[test]
+fn json_body_under_an_unknown_content_type_is_read_as_json() {
+    let event = parse_ok(
+        EventKind::AfterCall,
+        Some("text/html"),
+        br#"{"uniqueid":"ua0_-1.14","caller":"380671112233"}"#,
+        None,
+    );
+    assert_eq!(event.call_id, "ua0_-1.14");
+}
+
+#[test]
+fn broken_json_under_a_form_content_type_is_still_read_as_the_header_says() {
+    // Not a JSON object, so the header decides: a form (whose one key is the broken text).
+    let body = br#"{"uniqueid":"x","caller":"#;
+    assert_eq!(BodyFormat::detect(FORM, body), Ok(BodyFormat::Form));
+    let err = parse_err(EventKind::AfterCall, FORM, body, None);
+    assert!(
+        matches!(
+            err,
+            EventError::MissingField {
+                field: "uniqueid",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_json_body_that_is_not_an_object_follows_the_header() {
+    assert_eq!(BodyFormat::detect(FORM, b"[1,2]"), Ok(BodyFormat::Form));
+    assert_eq!(
+        BodyFormat::detect(JSON, b"[1,2]"),
+        Err(PayloadError::JsonNotAnObject("an array"))
+    );
+}
+
+#[test]
+fn body_format_decisions_and_when_they_contradict_the_header() {
+    const XML: Option<&str> = Some("application/xml");
+    let cases: [(Option<&str>, &[u8], BodyFormat, bool); 14] = [
+        (JSON, br#"{"a":1}"#, BodyFormat::Json, false),
+        (
+            Some("application/vnd.ringostat+json"),
+            br#"{"a":1}"#,
+            BodyFormat::Json,
+            false,
+        ),
+        (FORM, br#"{"a":1}"#, BodyFormat::Json, true),
+        (XML, br#"{"a":1}"#, BodyFormat::Json, true),
+        (Some("text/plain"), br#"{"a":1}"#, BodyFormat::Json, false),
+        (FORM, b"a=1&b=2", BodyFormat::Form, false),
+        (JSON, b"a=1&b=", BodyFormat::Form, true),
+        (XML, b"a=1", BodyFormat::Form, true),
+        (None, b"a=1", BodyFormat::Form, false),
+        (
+            Some("application/octet-stream"),
+            b"a",
+            BodyFormat::Form,
+            false,
+        ),
+        (XML, b"<root><a>1</a></root>", BodyFormat::Xml, false),
+        (
+            Some("text/xml; charset=utf-8"),
+            b"<r/>",
+            BodyFormat::Xml,
+            false,
+        ),
+        (FORM, b"<root><a>1</a></root>", BodyFormat::Xml, true),
+        (JSON, b" \r\n", BodyFormat::Empty, false),
+    ];
+    for (content_type, body, format, contradicts) in cases {
+        let shown = (content_type, String::from_utf8_lossy(body));
+        assert_eq!(
+            BodyFormat::detect(content_type, body),
+            Ok(format),
+            "{shown:?}"
+        );
+        let (_, read) = Fields::read_request(content_type, body, None).expect("readable");
+        assert_eq!(read, format, "{shown:?}");
+        assert_eq!(format.contradicts(content_type), contradicts, "{shown:?}");
+    }
+    assert_eq!(BodyFormat::declared(XML), Some(BodyFormat::Xml));
+    assert_eq!(BodyFormat::declared(Some("Text/Plain")), None);
+    assert_eq!(BodyFormat::Xml.to_string(), "xml");
+}
+
+#[test]
+fn a_utf8_byte_order_mark_is_skipped() {
+    let event = parse_ok(
+        EventKind::AfterCall,
+        JSON,
+        "\u{feff}{\"uniqueid\":\"ua0_-1.15\",\"caller\":\"380671112233\"}".as_bytes(),
+        None,
+    );
+    assert_eq!(event.call_id, "ua0_-1.15");
+}
+
+// ---------------------------------------------------------------------------------------------
+// XML bodies: a root element (any name) of key/value elements, as Ringostat's demo receiver reads
+// ---------------------------------------------------------------------------------------------
+
+const XML: Option<&str> = Some("application/xml");
+
+#[test]
+fn flat_xml_body_is_read_like_json() {
+    let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<root>
+  <uniqueid>ua0_-1.20</uniqueid>
+  <calldate>2024-04-05 14:30:00</calldate>
+  <call_type>in</call_type>
+  <caller>380671112233</caller>
+  <dst>380441112233</dst>
+  <disposition>NO ANSWER</disposition>
+  <duration>36</duration>
+  <billsec>0</billsec>
+  <waittime>36</waittime>
+  <employee_number>-1</employee_number>
+  <employee_fio>Олена Коваленко</employee_fio>
+  <utm_source>google</utm_source>
+  <utm_content>(not set)</utm_content>
+  <connected_with/>
+</root>"#;
+    let event = parse_ok(EventKind::AfterCall, XML, xml.as_bytes(), None);
+    let json = after_call(&json!({
+        "uniqueid": "ua0_-1.20",
+        "calldate": "2024-04-05 14:30:00",
+        "call_type": "in",
+        "caller": "380671112233",
+        "dst": "380441112233",
+        "disposition": "NO ANSWER",
+        "duration": 36,
+        "billsec": 0,
+        "waittime": "36",
+        "employee_number": -1,
+        "employee_fio": "Олена Коваленко",
+        "utm_source": "google",
+        "utm_content": "(not set)",
+        "connected_with": "",
+    }));
+    assert_eq!(event, json);
+    assert_eq!(event.client_phone.e164(), "+380671112233");
+    assert_eq!(event.status(), CallStatus::Missed);
+    assert_eq!(event.durations.total, Some(36));
+    assert_eq!(event.employee.name.as_deref(), Some("Олена Коваленко"));
+    assert_eq!(started_at(&event).as_deref(), Some("2024-04-05T11:30:00Z"));
+}
+
+#[test]
+fn xml_root_may_have_any_name_and_the_header_any_xml_type_or_none() {
+    let body = b"<webhook><uniqueid>ua0_-1.21</uniqueid><caller>0671112233</caller></webhook>";
+    for content_type in [
+        XML,
+        Some("text/xml; charset=UTF-8"),
+        Some("application/vnd.ringostat+xml"),
+        None,
+        Some("text/plain"),
+        JSON,
+        FORM,
+    ] {
+        let event = parse_ok(EventKind::BeforeCall, content_type, body, None);
+        assert_eq!(event.call_id, "ua0_-1.21", "{content_type:?}");
+        assert_eq!(
+            event.client_phone.e164(),
+            "+380671112233",
+            "{content_type:?}"
+        );
+    }
+}
+
+#[test]
+fn xml_keys_are_normalised_like_the_others() {
+    let event = parse_ok(
+        EventKind::AfterCall,
+        XML,
+        b"<root><CDR_ID>ua0_-1.22</CDR_ID><callerId>0671112233</callerId><UTM-Source>fb</UTM-Source></root>",
+        None,
+    );
+    assert_eq!(event.call_id, "ua0_-1.22");
+    assert_eq!(event.client_phone.e164(), "+380671112233");
+    assert_eq!(event.utm.source.as_deref(), Some("fb"));
+}
+
+#[test]
+fn xml_nested_additional_call_data_with_the_root_winning() {
+    let event = parse_ok(
+        EventKind::AfterCall,
+        XML,
+        b"<root>\
+            <uniqueid>root-id</uniqueid>\
+            <additional_call_data>\
+              <uniqueid>nested-id</uniqueid>\
+              <caller>0501234567</caller>\
+              <call_type>in</call_type>\
+              <pool_name>Nested pool</pool_name>\
+            </additional_call_data>\
+            <caller>0671112233</caller>\
+            <pool_name>  </pool_name>\
+          </root>",
+        None,
+    );
+    assert_eq!(event.call_id, "root-id");
+    assert_eq!(event.client_phone.e164(), "+380671112233");
+    assert_eq!(
+        event.pool_name.as_deref(),
+        Some("Nested pool"),
+        "a blank root value does not hide a filled nested one"
+    );
+}
+
+#[test]
+fn xml_additional_call_data_as_a_json_string() {
+    let event = parse_ok(
+        EventKind::AfterCall,
+        XML,
+        br#"<root><uniqueid>ua0_-1.23</uniqueid><additional_call_data>{"caller":"0501234567","billsec":"9"}</additional_call_data></root>"#,
+        None,
+    );
+    assert_eq!(event.client_phone.e164(), "+380501234567");
+    assert_eq!(event.durations.talk, Some(9));
+}
+
+#[test]
+fn xml_cdata_and_entities_are_decoded() {
+    let event = parse_ok(
+        EventKind::AfterCall,
+        XML,
+        "<root>\
+            <uniqueid>ua0_-1.24</uniqueid>\
+            <caller><![CDATA[\"Олена\" <0671112233>]]></caller>\
+            <employee_fio>&#1054;&#x43B;ена &amp; &quot;Co&quot; &lt;1&gt; &apos;x&apos;</employee_fio>\
+            <pool_name>Google <![CDATA[Ads & <more>]]></pool_name>\
+          </root>"
+            .as_bytes(),
+        None,
+    );
+    assert_eq!(event.client_phone.e164(), "+380671112233");
+    assert_eq!(
+        event.employee.name.as_deref(),
+        Some("Олена & \"Co\" <1> 'x'")
+    );
+    assert_eq!(event.pool_name.as_deref(), Some("Google Ads & <more>"));
+}
+
+#[test]
+fn xml_attributes_comments_and_other_elements_are_ignored() {
+    let fields = Fields::from_xml(
+        br#"<!-- Ringostat --><root version="2" caller="0991112233">
+              <?php echo 1; ?>
+              <uniqueid kind="id">ua0_-1.25</uniqueid>
+              <!-- <caller>0991112233</caller> -->
+              <caller>0671112233</caller>
+              <employee><name>not a field</name></employee>
+            </root>"#,
+    )
+    .expect("well-formed");
+    assert_eq!(fields.get(&fields::CALL_ID), Some("ua0_-1.25"));
+    assert_eq!(fields.get(&fields::CALLER), Some("0671112233"));
+    assert_eq!(fields.len(), 2, "{fields:?}");
+}
+
+#[test]
+fn xml_without_fields_is_read_as_an_empty_body() {
+    for body in [&b"<root/>"[..], b"<root>text only</root>", b"<root></root>"] {
+        let fields = Fields::from_request(XML, body, Some("uniqueid=q&caller=0671112233"))
+            .expect("well-formed");
+        assert_eq!(fields.get(&fields::CALL_ID), Some("q"));
+    }
+}
+
+#[test]
+fn malformed_xml_is_invalid_xml_naming_the_problem() {
+    let cases: [(&[u8], &str); 11] = [
+        (b"<root><uniqueid>x</caller></root>", "uniqueid"),
+        (b"<root><uniqueid>x</uniqueid>", "ends inside `<root>`"),
+        (b"<root><uniqueid>x", "uniqueid"),
+        (b"<root/><root/>", "after the root element"),
+        (b"<root/>trailing", "text outside the root element"),
+        (b"<root><a>&nbsp;</a></root>", "unknown entity `&nbsp;`"),
+        (b"<root><a>&#0;</a></root>", "a"),
+        (b"<root><a>x & y</a></root>", "reference not closed"),
+        (b"<root a=1><b>2</b></root>", "attribute"),
+        (b"<", "byte"),
+        (
+            br#"<?xml version="1.0" encoding="windows-1251"?><root/>"#,
+            "windows-1251",
+        ),
+    ];
+    for (body, problem) in cases {
+        let shown = String::from_utf8_lossy(body);
+        let err = parse_err(EventKind::AfterCall, XML, body, None);
+        let EventError::Payload(PayloadError::InvalidXml(message)) = &err else {
+            panic!("{shown}: {err:?}");
+        };
+        assert!(message.contains(problem), "{shown}: {message}");
+        assert!(message.contains("byte"), "{shown}: {message}");
+        assert_eq!(err.field(), None);
+    }
+}
+
+#[test]
+fn xml_error_positions_count_from_the_start_of_the_body() {
+    let err = Fields::from_request(XML, b"  \n<root><a></b></root>", None).unwrap_err();
+    let PayloadError::InvalidXml(message) = err else {
+        panic!("{err:?}");
+    };
+    assert!(message.contains("byte 12"), "{message}");
+    let err = Fields::from_request(XML, b"<root/><second/>", None).unwrap_err();
+    assert_eq!(
+        err,
+        PayloadError::InvalidXml("`<second>` after the root element (at byte 7)".to_owned())
+    );
+}
+
+#[test]
+fn xml_header_with_a_body_that_is_neither_xml_nor_a_form_is_invalid_xml() {
+    let err = parse_err(EventKind::AfterCall, XML, b"hello world", None);
+    assert!(
+        matches!(err, EventError::Payload(PayloadError::InvalidXml(_))),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn xml_body_that_is_not_utf8_is_refused() {
+    let err = parse_err(EventKind::AfterCall, XML, b"<root><a>\xff</a></root>", None);
+    assert_eq!(err, EventError::Payload(PayloadError::NotUtf8));
+}
+
+#[test]
+fn xml_nested_deeper_than_json_may_be_is_refused_without_overflowing_the_stack() {
+    let depth = 20_000;
+    let body = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+    let err = Fields::from_request(XML, body.as_bytes(), None).unwrap_err();
+    let PayloadError::InvalidXml(message) = err else {
+        panic!("{err:?}");
+    };
+    assert!(message.contains("nested deeper than 128"), "{message}");
+    // As deep as allowed, it is read (the fields deeper than a nested object are ignored).
+    let body = format!("<r>{}x{}</r>", "<a>".repeat(127), "</a>".repeat(127));
+    assert!(Fields::from_request(XML, body.as_bytes(), None).is_ok());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1507,20 +1922,34 @@ fn json_array_body_is_rejected() {
 }
 
 #[test]
-fn xml_body_is_an_unsupported_content_type() {
+fn json_header_with_a_body_that_is_neither_json_nor_a_form_is_invalid_json() {
+    for body in [
+        &b"hello world"[..],
+        b"caller: 0501234567",
+        b"\"text\" and=more",
+    ] {
+        let err = parse_err(EventKind::AfterCall, JSON, body, None);
+        assert!(
+            matches!(err, EventError::Payload(PayloadError::InvalidJson(_))),
+            "{:?}: {err:?}",
+            String::from_utf8_lossy(body)
+        );
+    }
+}
+
+#[test]
+fn unknown_content_type_with_a_body_that_is_not_json_xml_or_a_form_is_unsupported() {
     let err = parse_err(
         EventKind::AfterCall,
-        Some("application/xml"),
-        b"<root><uniqueid>x</uniqueid></root>",
+        Some("text/html; charset=utf-8"),
+        b"hello world",
         None,
     );
     assert_eq!(
         err,
-        EventError::Payload(PayloadError::UnsupportedContentType(
-            "application/xml".to_owned()
-        ))
+        EventError::Payload(PayloadError::UnsupportedContentType("text/html".to_owned()))
     );
-    assert!(err.to_string().contains("application/xml"), "{err}");
+    assert!(err.to_string().contains("text/html"), "{err}");
 }
 
 #[test]

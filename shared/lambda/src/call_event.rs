@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use bridge_domain::ringostat::{CallEvent, EventKind, ParseOptions};
+use bridge_domain::ringostat::{
+    BodyFormat, CallEvent, EventError, EventKind, Fields, ParseOptions,
+};
 use bridge_domain::secret::Secret;
 use bridge_domain::services::{Delivery, DeliveryResult, RawEvent};
 use lambda_http::{Body, Request, Response};
@@ -27,13 +29,14 @@ pub async fn call_event(app: &WebhookApp, kind: EventKind, request: Request) -> 
         return response;
     }
     let query = raw_query(&request);
-    let event = match CallEvent::from_request(
-        kind,
-        content_type(&request),
-        request.body().as_ref(),
-        query.as_deref(),
-        &app.parse,
-    ) {
+    let content_type = content_type(&request);
+    let parsed = Fields::read_request(content_type, request.body().as_ref(), query.as_deref())
+        .map_err(EventError::from)
+        .and_then(|(fields, format)| {
+            log_body_format(kind.as_str(), content_type, format);
+            CallEvent::from_fields(kind, &fields, &app.parse)
+        });
+    let event = match parsed {
         Ok(event) => event,
         Err(error) => {
             tracing::warn!(event = kind.as_str(), %error, "payload refused");
@@ -42,7 +45,7 @@ pub async fn call_event(app: &WebhookApp, kind: EventKind, request: Request) -> 
     };
     let deadline = deadline_of(&request, app.budget);
     let raw = RawEvent {
-        content_type: content_type(&request).map(str::to_owned),
+        content_type: content_type.map(str::to_owned),
         body: request.body().to_vec(),
         // Parked events are stored: the shared secret stays out of them.
         query: query_without_token(&request),
@@ -80,4 +83,26 @@ pub async fn call_event(app: &WebhookApp, kind: EventKind, request: Request) -> 
         );
     }
     json_response(status, &body)
+}
+
+/// Logs how the body was read: at debug level, and at info level when the content decided
+/// against the `Content-Type` (`curl -d '{…}'` sends JSON labelled as a form).
+pub(crate) fn log_body_format(event: &str, content_type: Option<&str>, format: BodyFormat) {
+    let contradicts = format.contradicts(content_type);
+    let content_type = content_type.unwrap_or("");
+    if contradicts {
+        tracing::info!(
+            event,
+            body_format = format.as_str(),
+            content_type,
+            "body read by its content, not by its content type"
+        );
+    } else {
+        tracing::debug!(
+            event,
+            body_format = format.as_str(),
+            content_type,
+            "body format"
+        );
+    }
 }

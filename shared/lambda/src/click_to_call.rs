@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::answer::{error_response, json_response};
 use crate::auth::admit;
+use crate::call_event::log_body_format;
 use crate::request::{content_type, deadline_of, raw_query};
 
 const MANAGER: Field = Field {
@@ -40,12 +41,13 @@ pub async fn click_to_call(app: &ClickToCallApp, request: Request) -> Response<B
         return response;
     }
     let query = raw_query(&request);
-    let fields = match Fields::from_request(
-        content_type(&request),
-        request.body().as_ref(),
-        query.as_deref(),
-    ) {
-        Ok(fields) => fields,
+    let content_type = content_type(&request);
+    let fields = match Fields::read_request(content_type, request.body().as_ref(), query.as_deref())
+    {
+        Ok((fields, format)) => {
+            log_body_format("click_to_call", content_type, format);
+            fields
+        }
         Err(error) => {
             return error_response(
                 StatusCode::BAD_REQUEST,

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::answer::json_response;
 use crate::auth::admit;
+use crate::call_event::log_body_format;
 use crate::request::{content_type, deadline_of, raw_query};
 
 const JSON_RPC_ID: Field = Field {
@@ -33,12 +34,19 @@ pub async fn smart_forward(app: &SmartForwardApp, request: Request) -> Response<
     }
     let settings = &app.settings;
     let query = raw_query(&request);
-    let fields = Fields::from_request(
-        content_type(&request),
-        request.body().as_ref(),
-        query.as_deref(),
-    )
-    .unwrap_or_default();
+    let content_type = content_type(&request);
+    let fields = match Fields::read_request(content_type, request.body().as_ref(), query.as_deref())
+    {
+        Ok((fields, format)) => {
+            log_body_format("smart_forward", content_type, format);
+            fields
+        }
+        Err(error) => {
+            // The call is ringing: answer anyway (the fallback); the log says why.
+            tracing::warn!(event = "smart_forward", %error, "body unreadable");
+            Fields::default()
+        }
+    };
     let rpc_id = fields.get(&JSON_RPC_ID).map(str::to_owned);
     let caller = fields.get(&fields::CALLER).map(PhoneNumber::parse);
     let decision = match caller {
