@@ -2,12 +2,9 @@
 
 use bridge_core::EventKind;
 use bridge_core::bootstrap::webhook_app;
-use bridge_core::webhook::{call_event, run};
+use bridge_core::webhook::run;
 
 #[tokio::main]
 async fn main() -> Result<(), run::Error> {
-    run::http(webhook_app, |app, request| {
-        call_event(app, EventKind::BeforeCall, request)
-    })
-    .await
+    run::call_webhook(EventKind::BeforeCall, webhook_app).await
 }

@@ -34,6 +34,50 @@ pub struct Config {
     pub tokens: Tokens,
     /// Rows one `calls/list` request returns at most (Ringostat documents 6 500).
     pub calls_per_request: usize,
+    /// Optional settings found invalid: their feature is off and everything else runs. Each was
+    /// logged (`ERROR`) when the configuration was read.
+    pub disabled: Vec<Disabled>,
+}
+
+/// An optional feature an invalid variable turned off (or, for `STAFF`, one entry dropped).
+#[derive(Debug)]
+pub struct Disabled {
+    pub feature: Feature,
+    /// Names the variable and what is wrong with it.
+    pub error: ConfigError,
+}
+
+/// The optional features: an invalid variable of one of them disables that feature, never the
+/// call logging. Every other variable must be valid for the function to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feature {
+    /// `STAFF`: the invalid entry is dropped, the others are kept (text that is not a JSON
+    /// list maps nobody).
+    Staff,
+    /// `SMART_PHONE_SYNC` (and the `RINGOSTAT_PROJECT_ID` it needs): no sync.
+    SmartPhoneSync,
+    /// `FORWARD_*`: unused by the other functions; the smart-forward function refuses to start.
+    SmartForwarding,
+    /// `CLICK_TO_CALL_EXTENSION`: unused by the other functions; click-to-call refuses to start.
+    ClickToCall,
+}
+
+impl Feature {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Staff => "staff entry dropped",
+            Self::SmartPhoneSync => "Smart Phone sync off",
+            Self::SmartForwarding => "smart forwarding settings ignored",
+            Self::ClickToCall => "click-to-call settings ignored",
+        }
+    }
+}
+
+/// Records and logs (loudly: it is a configuration to fix) a feature turned off.
+fn disable(disabled: &mut Vec<Disabled>, feature: Feature, error: ConfigError) {
+    let what = feature.as_str();
+    tracing::error!(feature = what, %error, "optional setting invalid: {what}");
+    disabled.push(Disabled { feature, error });
 }
 
 /// The shared secrets requests must carry.
@@ -103,21 +147,30 @@ impl Config {
         let env = Env(lookup);
         let module = registry::module_from(lookup)?;
         let profile = module.profile();
-        let tokens = tokens(lookup, secrets).await?;
-        let staff = staff(lookup, secrets).await?;
+        let tokens = Tokens::load(lookup, secrets).await?;
+        let mut disabled = Vec::new();
+        let staff = staff(lookup, secrets, &mut disabled).await?;
         let system_user = CrmUser {
             id: env.required("SYSTEM_USER_ID", profile.system_user_hint)?,
             name: env.get("SYSTEM_USER_NAME"),
         };
         let crm = module.read_section(lookup, secrets).await?;
         let ringostat = ringostat(lookup, secrets, profile.display_name).await?;
-        let smart_phone_sync = env.flag("SMART_PHONE_SYNC", ringostat.is_some())?;
-        if smart_phone_sync && ringostat.as_ref().is_none_or(|r| r.project_id.is_none()) {
-            return Err(ConfigError::invalid(
-                "SMART_PHONE_SYNC",
-                "needs RINGOSTAT_AUTH_KEY and RINGOSTAT_PROJECT_ID",
-            ));
-        }
+        let smart_phone_sync = match env.flag("SMART_PHONE_SYNC", ringostat.is_some()) {
+            Ok(true) if ringostat.as_ref().is_none_or(|r| r.project_id.is_none()) => {
+                let error = ConfigError::invalid(
+                    "SMART_PHONE_SYNC",
+                    "needs RINGOSTAT_AUTH_KEY and RINGOSTAT_PROJECT_ID",
+                );
+                disable(&mut disabled, Feature::SmartPhoneSync, error);
+                false
+            }
+            Ok(on) => on,
+            Err(error) => {
+                disable(&mut disabled, Feature::SmartPhoneSync, error);
+                false
+            }
+        };
         let deals = env.flag("CREATE_DEAL", false)?.then(|| DealSettings {
             name_template: env
                 .get("DEAL_NAME")
@@ -143,21 +196,16 @@ impl Config {
             };
             filters.insert(kind, filter);
         }
-        let forward = ForwardSettings {
-            format: {
-                let key = env
-                    .get("FORWARD_JSON_KEY")
-                    .unwrap_or_else(|| "destination".into());
-                let word = env
-                    .get("FORWARD_RESPONSE_FORMAT")
-                    .unwrap_or_else(|| "json".into());
-                ForwardFormat::named(&word, key).map_err(|e| {
-                    ConfigError::invalid("FORWARD_RESPONSE_FORMAT", format!("is `{word}`; {e}"))
-                })?
-            },
-            fallback: env.get("FORWARD_FALLBACK"),
-            budget: env.millis("FORWARD_BUDGET_MS", 1500)?,
-        };
+        let forward = forward(&env).unwrap_or_else(|error| {
+            disable(&mut disabled, Feature::SmartForwarding, error);
+            ForwardSettings {
+                format: ForwardFormat::Json {
+                    key: FORWARD_JSON_KEY.into(),
+                },
+                fallback: None,
+                budget: Duration::from_millis(FORWARD_BUDGET_MS),
+            }
+        });
         let settings = Settings {
             crm: profile.kind,
             system_user,
@@ -174,7 +222,10 @@ impl Config {
             webhook_budget: env.millis("WEBHOOK_BUDGET_MS", 8000)?,
             reconcile_window: env.seconds("RECONCILE_WINDOW_MINUTES", 120)? * 60,
             reconcile_lag: env.seconds("RECONCILE_LAG_MINUTES", 15)? * 60,
-            click_to_call_extension: click_to_call_extension(&env)?,
+            click_to_call_extension: click_to_call_extension(&env).unwrap_or_else(|error| {
+                disable(&mut disabled, Feature::ClickToCall, error);
+                None
+            }),
         };
         Ok(Self {
             settings,
@@ -187,7 +238,16 @@ impl Config {
             .unwrap_or(CALLS_PER_REQUEST),
             ringostat,
             tokens,
+            disabled,
         })
+    }
+
+    /// The first error that disables `feature`, if any.
+    pub fn disabled(&self, feature: Feature) -> Option<&ConfigError> {
+        self.disabled
+            .iter()
+            .find(|d| d.feature == feature)
+            .map(|d| &d.error)
     }
 }
 
@@ -204,8 +264,9 @@ impl ClickToCallConfig {
             .map(|m| m.profile().display_name)
             .unwrap_or("CRM");
         Ok(Self {
-            tokens: tokens(lookup, secrets).await?,
-            staff: staff(lookup, secrets).await?,
+            tokens: Tokens::load(lookup, secrets).await?,
+            // A dropped entry is logged: that manager's buttons get "unknown manager".
+            staff: staff(lookup, secrets, &mut Vec::new()).await?,
             default_extension: click_to_call_extension(&env)?,
             ringostat: ringostat(lookup, secrets, origin).await?,
             budget: env.millis("WEBHOOK_BUDGET_MS", 8000)?,
@@ -248,32 +309,47 @@ fn long_enough(variable: &'static str, token: &Secret) -> Result<(), ConfigError
     Ok(())
 }
 
-async fn tokens(lookup: &Lookup<'_>, secrets: &SecretStore) -> Result<Tokens, ConfigError> {
-    let webhook = secrets
-        .resolve("WEBHOOK_TOKEN", lookup)
-        .await?
-        .filter(|t| !t.is_blank())
-        .ok_or(ConfigError::Missing {
-            variable: "WEBHOOK_TOKEN",
-            hint: "the shared secret Ringostat sends as `?token=`; or WEBHOOK_TOKEN_SSM_PARAMETER / WEBHOOK_TOKEN_SECRET_ID",
-        })?;
-    long_enough("WEBHOOK_TOKEN", &webhook)?;
-    let click_to_call = secrets
-        .resolve("CLICK_TO_CALL_TOKEN", lookup)
-        .await?
-        .filter(|t| !t.is_blank());
-    if let Some(token) = &click_to_call {
-        long_enough("CLICK_TO_CALL_TOKEN", token)?;
+impl Tokens {
+    /// Reads only the tokens section (`WEBHOOK_TOKEN`, `CLICK_TO_CALL_TOKEN`, directly or by
+    /// reference): what a function needs to authenticate a request even when the rest of its
+    /// configuration is broken.
+    pub async fn load(lookup: &Lookup<'_>, secrets: &SecretStore) -> Result<Self, ConfigError> {
+        let webhook = secrets
+            .resolve("WEBHOOK_TOKEN", lookup)
+            .await?
+            .filter(|t| !t.is_blank())
+            .ok_or(ConfigError::Missing {
+                variable: "WEBHOOK_TOKEN",
+                hint: "the shared secret Ringostat sends as `?token=`; or WEBHOOK_TOKEN_SSM_PARAMETER / WEBHOOK_TOKEN_SECRET_ID",
+            })?;
+        long_enough("WEBHOOK_TOKEN", &webhook)?;
+        let click_to_call = secrets
+            .resolve("CLICK_TO_CALL_TOKEN", lookup)
+            .await?
+            .filter(|t| !t.is_blank());
+        if let Some(token) = &click_to_call {
+            long_enough("CLICK_TO_CALL_TOKEN", token)?;
+        }
+        Ok(Self {
+            webhook,
+            click_to_call,
+        })
     }
-    Ok(Tokens {
-        webhook,
-        click_to_call,
-    })
 }
 
-async fn staff(lookup: &Lookup<'_>, secrets: &SecretStore) -> Result<Staff, ConfigError> {
+/// `STAFF`, entry by entry: an invalid entry is dropped (and recorded in `disabled`), the
+/// others are kept. A reference that cannot be read is an error.
+async fn staff(
+    lookup: &Lookup<'_>,
+    secrets: &SecretStore,
+    disabled: &mut Vec<Disabled>,
+) -> Result<Staff, ConfigError> {
     let json = secrets.resolve("STAFF", lookup).await?;
-    Ok(Staff::from_json(json.as_ref().map_or("", Secret::expose))?)
+    let reading = Staff::read(json.as_ref().map_or("", Secret::expose));
+    for error in reading.dropped {
+        disable(disabled, Feature::Staff, ConfigError::Staff(error));
+    }
+    Ok(reading.staff)
 }
 
 async fn ringostat(
@@ -294,6 +370,28 @@ async fn ringostat(
     })
 }
 
+/// Ringostat's default "Name in response for destination".
+const FORWARD_JSON_KEY: &str = "destination";
+/// Time the webhook number's lookup may take by default.
+const FORWARD_BUDGET_MS: u64 = 1500;
+
+/// The webhook number's answer format, fallback and budget.
+fn forward(env: &Env<'_, '_>) -> Result<ForwardSettings, ConfigError> {
+    let key = env
+        .get("FORWARD_JSON_KEY")
+        .unwrap_or_else(|| FORWARD_JSON_KEY.into());
+    let word = env
+        .get("FORWARD_RESPONSE_FORMAT")
+        .unwrap_or_else(|| "json".into());
+    Ok(ForwardSettings {
+        format: ForwardFormat::named(&word, key).map_err(|e| {
+            ConfigError::invalid("FORWARD_RESPONSE_FORMAT", format!("is `{word}`; {e}"))
+        })?,
+        fallback: env.get("FORWARD_FALLBACK"),
+        budget: env.millis("FORWARD_BUDGET_MS", FORWARD_BUDGET_MS)?,
+    })
+}
+
 fn click_to_call_extension(env: &Env<'_, '_>) -> Result<Option<PhoneNumber>, ConfigError> {
     env.get("CLICK_TO_CALL_EXTENSION")
         .map(|raw| {
@@ -305,6 +403,19 @@ fn click_to_call_extension(env: &Env<'_, '_>) -> Result<Option<PhoneNumber>, Con
             })
         })
         .transpose()
+}
+
+impl Tables {
+    /// Whatever the environment names, unchecked: where a function whose configuration is
+    /// broken still parks the events it receives (`PARKED_TABLE`, `DYNAMODB_ENDPOINT_URL`).
+    pub fn as_named(lookup: &Lookup<'_>) -> Self {
+        let env = Env(lookup);
+        Self {
+            cache: env.get("CACHE_TABLE"),
+            parked: env.get("PARKED_TABLE"),
+            dynamodb_endpoint: env.get("DYNAMODB_ENDPOINT_URL"),
+        }
+    }
 }
 
 fn tables(env: &Env<'_, '_>) -> Result<Tables, ConfigError> {
@@ -409,7 +520,7 @@ mod tests {
 
     #[tokio::test]
     async fn errors_name_the_variable() {
-        let cases: [(&[(&str, &str)], &str); 7] = [
+        let cases: [(&[(&str, &str)], &str); 6] = [
             (&[("CRM", "")], "`CRM` is required"),
             (&[("CRM", "pipedrive")], "`CRM` is `pipedrive`"),
             (&[("WEBHOOK_TOKEN", "")], "`WEBHOOK_TOKEN` is required"),
@@ -418,11 +529,7 @@ mod tests {
                 &[("AFTER_CALL_STATUSES", "answered,lost")],
                 "`AFTER_CALL_STATUSES` lists `lost`",
             ),
-            (
-                &[("FORWARD_BUDGET_MS", "soon")],
-                "`FORWARD_BUDGET_MS` is `soon`",
-            ),
-            (&[("RINGOSTAT_PROJECT_ID", "")], "`SMART_PHONE_SYNC` needs"),
+            (&[("TIME_ZONE", "Kyiv")], "`TIME_ZONE` `Kyiv` is not"),
         ];
         for (changes, expected) in cases {
             let error = load("nethunt", changes).await.unwrap_err().to_string();

@@ -35,14 +35,52 @@ pub struct Staff {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StaffError {
-    #[error("staff list is not valid JSON: {0}")]
-    Json(#[from] serde_json::Error),
+    /// The text is not JSON at all.
+    #[error("the staff list is not valid JSON: {0}")]
+    Json(serde_json::Error),
+    /// Valid JSON, but not a list of entries.
+    #[error("the staff list must be a JSON list ([{{\"crm_user_id\": …}}, …]), not {found}")]
+    NotAList { found: &'static str },
+    /// An entry with an unknown key, a value of the wrong type, or no `crm_user_id`.
+    #[error("staff entry {index}{id}: {reason}", id = named(.id))]
+    InvalidEntry {
+        index: usize,
+        id: Option<String>,
+        reason: String,
+    },
     #[error("staff entry {index}: `crm_user_id` is empty")]
     EmptyUserId { index: usize },
-    #[error("staff entry {index}: `extension` is not a phone number")]
-    InvalidExtension { index: usize },
+    #[error("staff entry {index} (`{id}`): `extension` is not a phone number")]
+    InvalidExtension { index: usize, id: String },
     #[error("staff entry {index}: CRM user `{id}` is listed twice")]
     Duplicate { index: usize, id: String },
+}
+
+impl StaffError {
+    /// The entry the error is about (counted from 0); `None` for the whole list.
+    pub fn entry(&self) -> Option<usize> {
+        match self {
+            Self::Json(_) | Self::NotAList { .. } => None,
+            Self::InvalidEntry { index, .. }
+            | Self::EmptyUserId { index }
+            | Self::InvalidExtension { index, .. }
+            | Self::Duplicate { index, .. } => Some(*index),
+        }
+    }
+}
+
+fn named(id: &Option<String>) -> String {
+    id.as_deref()
+        .map(|id| format!(" (`{id}`)"))
+        .unwrap_or_default()
+}
+
+/// A staff list read entry by entry: the valid entries, and why each other one was dropped.
+#[derive(Debug, Default)]
+pub struct StaffReading {
+    pub staff: Staff,
+    /// One error per dropped entry, or one for the whole list (then `staff` is empty).
+    pub dropped: Vec<StaffError>,
 }
 
 #[derive(Deserialize)]
@@ -70,51 +108,53 @@ impl Staff {
         Self { members }
     }
 
-    /// Parses the JSON list (empty text means nobody is mapped).
+    /// Parses the JSON list (empty text means nobody is mapped); the first invalid entry
+    /// refuses the whole list. [`Staff::read`] keeps the valid entries instead.
     pub fn from_json(text: &str) -> Result<Self, StaffError> {
+        let reading = Self::read(text);
+        match reading.dropped.into_iter().next() {
+            Some(error) => Err(error),
+            None => Ok(reading.staff),
+        }
+    }
+
+    /// Parses the JSON list entry by entry: an invalid entry (an unknown key, a wrong type, no
+    /// `crm_user_id`, a bad `extension`, a CRM user listed again) is dropped and the others are
+    /// kept; text that is not a JSON list maps nobody. Empty text means nobody is mapped.
+    pub fn read(text: &str) -> StaffReading {
         if text.trim().is_empty() {
-            return Ok(Self::default());
+            return StaffReading::default();
         }
-        let raw: Vec<RawMember> = serde_json::from_str(text)?;
-        let mut members: Vec<StaffMember> = Vec::with_capacity(raw.len());
-        for (index, entry) in raw.into_iter().enumerate() {
-            let id = entry.crm_user_id.trim().to_owned();
-            if id.is_empty() {
-                return Err(StaffError::EmptyUserId { index });
+        let entries = match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Array(entries)) => entries,
+            Ok(other) => {
+                let found = match other {
+                    serde_json::Value::Object(_) => "an object (wrap it in [ ])",
+                    serde_json::Value::String(_) => "a string",
+                    serde_json::Value::Number(_) => "a number",
+                    serde_json::Value::Bool(_) => "a boolean",
+                    _ => "null",
+                };
+                return StaffReading {
+                    staff: Self::default(),
+                    dropped: vec![StaffError::NotAList { found }],
+                };
             }
-            if members.iter().any(|m| m.crm_user.id == id) {
-                return Err(StaffError::Duplicate { index, id });
+            Err(error) => {
+                return StaffReading {
+                    staff: Self::default(),
+                    dropped: vec![StaffError::Json(error)],
+                };
             }
-            let sip_login = non_empty(entry.sip_login);
-            let route = non_empty(entry.forward_to)
-                .or_else(|| sip_login.clone())
-                .map(|target| match PhoneNumber::parse(&target) {
-                    Ok(number) => ManagerRoute::Number(number),
-                    Err(_) => ManagerRoute::SipLogin(target),
-                });
-            let extension = match non_empty(entry.extension) {
-                Some(raw) => Some(
-                    PhoneNumber::parse(&raw).map_err(|_| StaffError::InvalidExtension { index })?,
-                ),
-                None => None,
-            };
-            members.push(StaffMember {
-                crm_user: CrmUser {
-                    id,
-                    name: non_empty(entry.name),
-                },
-                ringostat_employee_id: entry.ringostat_employee_id.and_then(|v| match v {
-                    serde_json::Value::String(s) => non_empty(Some(s)),
-                    serde_json::Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                }),
-                email: non_empty(entry.email),
-                sip_login,
-                route,
-                extension,
-            });
+        };
+        let mut reading = StaffReading::default();
+        for (index, entry) in entries.into_iter().enumerate() {
+            match member(index, entry, &reading.staff.members) {
+                Ok(member) => reading.staff.members.push(member),
+                Err(error) => reading.dropped.push(error),
+            }
         }
-        Ok(Self { members })
+        reading
     }
 
     pub fn members(&self) -> &[StaffMember] {
@@ -166,6 +206,64 @@ impl Staff {
             .iter()
             .find(|m| m.crm_user.id.eq_ignore_ascii_case(crm_user_id))
     }
+}
+
+/// One entry of the list, checked against the entries kept before it.
+fn member(
+    index: usize,
+    entry: serde_json::Value,
+    kept: &[StaffMember],
+) -> Result<StaffMember, StaffError> {
+    let id_of_entry = entry
+        .get("crm_user_id")
+        .and_then(serde_json::Value::as_str)
+        .map(|id| id.trim().to_owned())
+        .filter(|id| !id.is_empty());
+    let entry: RawMember =
+        serde_json::from_value(entry).map_err(|error| StaffError::InvalidEntry {
+            index,
+            id: id_of_entry,
+            reason: error.to_string(),
+        })?;
+    let id = entry.crm_user_id.trim().to_owned();
+    if id.is_empty() {
+        return Err(StaffError::EmptyUserId { index });
+    }
+    // Both CRMs' user ids (e-mails, GUIDs) ignore case.
+    if kept.iter().any(|m| m.crm_user.id.eq_ignore_ascii_case(&id)) {
+        return Err(StaffError::Duplicate { index, id });
+    }
+    let sip_login = non_empty(entry.sip_login);
+    let route = non_empty(entry.forward_to)
+        .or_else(|| sip_login.clone())
+        .map(|target| match PhoneNumber::parse(&target) {
+            Ok(number) => ManagerRoute::Number(number),
+            Err(_) => ManagerRoute::SipLogin(target),
+        });
+    let extension = match non_empty(entry.extension) {
+        Some(raw) => Some(
+            PhoneNumber::parse(&raw).map_err(|_| StaffError::InvalidExtension {
+                index,
+                id: id.clone(),
+            })?,
+        ),
+        None => None,
+    };
+    Ok(StaffMember {
+        crm_user: CrmUser {
+            id,
+            name: non_empty(entry.name),
+        },
+        ringostat_employee_id: entry.ringostat_employee_id.and_then(|v| match v {
+            serde_json::Value::String(s) => non_empty(Some(s)),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }),
+        email: non_empty(entry.email),
+        sip_login,
+        route,
+        extension,
+    })
 }
 
 fn non_empty(value: Option<String>) -> Option<String> {
@@ -237,8 +335,58 @@ mod tests {
         ));
         assert!(matches!(
             Staff::from_json(r#"[{"crm_user_id": "a", "sip": "x"}]"#),
+            Err(StaffError::InvalidEntry { index: 0, .. })
+        ));
+        assert!(matches!(
+            Staff::from_json(r#"[{"crm_user_id": "a""#),
             Err(StaffError::Json(_))
         ));
+        assert!(matches!(
+            Staff::from_json(r#"{"crm_user_id": "a"}"#),
+            Err(StaffError::NotAList { .. })
+        ));
         assert!(Staff::from_json("").unwrap().members().is_empty());
+    }
+
+    #[test]
+    fn an_extra_key_is_named_as_such_not_as_invalid_json() {
+        let error = Staff::from_json(r#"[{"crm_user_id": "a@acme.ua", "sip": "x"}]"#)
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("not valid JSON"), "{error}");
+        assert!(error.contains("staff entry 0 (`a@acme.ua`)"), "{error}");
+        assert!(error.contains("unknown field `sip`"), "{error}");
+    }
+
+    #[test]
+    fn reading_keeps_the_valid_entries_and_says_why_each_other_was_dropped() {
+        let reading = Staff::read(
+            r#"[
+            {"crm_user_id": "olena@acme.ua", "sip_login": "acmeua_olena"},
+            {"crm_user_id": "ivan@acme.ua", "sip": "acmeua_ivan"},
+            {"crm_user_id": "petro@acme.ua", "extension": "not a number"},
+            {"crm_user_id": "OLENA@acme.ua"},
+            {"crm_user_id": " "},
+            {"crm_user_id": 7},
+            {"crm_user_id": "anna@acme.ua", "ringostat_employee_id": 114}
+        ]"#,
+        );
+        let kept: Vec<_> = reading
+            .staff
+            .members()
+            .iter()
+            .map(|m| m.crm_user.id.as_str())
+            .collect();
+        assert_eq!(kept, ["olena@acme.ua", "anna@acme.ua"]);
+        let dropped: Vec<_> = reading.dropped.iter().map(StaffError::entry).collect();
+        assert_eq!(dropped, [Some(1), Some(2), Some(3), Some(4), Some(5)]);
+        assert!(reading.dropped[0].to_string().contains("(`ivan@acme.ua`)"));
+        assert!(reading.dropped[1].to_string().contains("(`petro@acme.ua`)"));
+        assert!(
+            Staff::read("[1, 2")
+                .dropped
+                .first()
+                .is_some_and(|e| e.to_string().contains("not valid JSON"))
+        );
     }
 }

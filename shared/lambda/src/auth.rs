@@ -27,12 +27,7 @@ pub fn admit(expected: &Secret, request: &Request) -> Result<(), Response<Body>>
             path = request.uri().path(),
             "request refused: wrong or missing token"
         );
-        return Err(error_response(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            None,
-            "unauthorized",
-        ));
+        return Err(unauthorized());
     }
     if request.body().len() > MAX_BODY_BYTES {
         return Err(error_response(
@@ -43,6 +38,17 @@ pub fn admit(expected: &Secret, request: &Request) -> Result<(), Response<Body>>
         ));
     }
     Ok(())
+}
+
+/// The one answer to a wrong or missing token: it says nothing about what was expected, nor
+/// about the function's state (a function whose configuration is broken answers the same).
+pub fn unauthorized() -> Response<Body> {
+    error_response(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        None,
+        "unauthorized",
+    )
 }
 
 /// The token from the `x-bridge-token` header, `Authorization: Bearer`, or `?token=`.

@@ -1,9 +1,9 @@
 //! Lambda glue: API Gateway requests in, the domain's services, JSON answers out.
 //!
 //! Each Lambda binary builds its app (the services it needs, wired by `bridge-core`'s
-//! bootstrap) and hands one of these handlers to [`run::http`]. They authenticate, bound and
-//! parse the request, run the service within the time left, log one line per event and
-//! answer:
+//! bootstrap) and hands one of these handlers to [`run::http`] (the call webhooks:
+//! [`run::call_webhook`]). They authenticate, bound and parse the request, run the service
+//! within the time left, log one line per event and answer:
 //!
 //! | Case | Status | Why |
 //! |---|---|---|
@@ -15,7 +15,9 @@
 //! | unreadable payload, missing or invalid field | 400 | names the field; no re-send can fix it |
 //! | CRM throttled or unavailable after the retries | 503, `parked: true` | kept for replay **and** re-sent by Ringostat: whichever lands first wins, the other finds it done |
 //! | CRM refused the request, CRM credentials wrong | 502, `parked: true` | kept for replay after the cause is fixed |
-//! | bridge misconfigured | 500 | names the variable |
+//! | bridge misconfigured, authenticated call webhook | 503 `not_configured`, `parked: true` | the raw event waits in the parked-events table for the fixed configuration and the replay (`parked: false` when no `PARKED_TABLE` is readable: only Ringostat's re-sends are left); an unreadable payload is still 400, with the error in `not_configured` |
+//! | bridge misconfigured, authenticated smart-forward or click-to-call | 500 `configuration` | names the variable |
+//! | bridge misconfigured, wrong or missing token (or the tokens themselves unreadable) | 401 | the same answer as always: nothing about the configuration, which is logged in full |
 //!
 //! With DynamoDB unreachable (or slower than the deadline allows) the event still runs for an
 //! existing client (no cache, no idempotency); an event that would create a contact answers 503

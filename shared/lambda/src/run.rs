@@ -4,21 +4,31 @@
 //! The app is built at INIT when no secret has to be fetched; a secret given by reference
 //! (`*_SSM_PARAMETER`, `*_SECRET_ID`) is read through the Parameters and Secrets extension,
 //! which answers only during invocations, so such an app is built on the first invocation.
-//! A build that fails is retried by the next invocation, and answered as a configuration
-//! error meanwhile.
+//! A build that fails is retried by the next invocation. Meanwhile the function is
+//! [`Unstarted`]: it still authenticates every request (401 as always for a wrong or missing
+//! token, whatever the configuration state), answers the configuration error to authenticated
+//! callers only, and a call webhook parks the events it receives ([`answer_unstarted`]).
 
 use std::convert::Infallible;
 use std::fmt::Display;
+use std::sync::Arc;
 
-use bridge_domain::deadline::Deadline;
+use bridge_domain::deadline::{Deadline, epoch_ms};
+use bridge_domain::phone::mask_long_numbers;
+use bridge_domain::ports::ledger::{Ledger, ParkedEvent, event_key};
+use bridge_domain::ringostat::{CallEvent, EventKind, ParseOptions};
+use bridge_domain::secret::Secret;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response, service_fn};
 use lambda_runtime::LambdaEvent;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use crate::answer::error_response;
+use crate::answer::{error_response, json_response, payload_error};
+use crate::auth::{admit, unauthorized};
+use crate::call_event::{WebhookApp, call_event};
+use crate::request::{content_type, query_without_token, raw_query};
 
 /// When the function's app is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,15 +51,137 @@ where
     F: Future<Output = Result<A, E>>,
     E: Display,
 {
-    async fn get(&'static self) -> Result<&'static A, String> {
+    async fn get(&'static self) -> Result<&'static A, E> {
         self.cell
             .get_or_try_init(|| async { (self.build)().await })
             .await
-            .map_err(|error| {
-                tracing::error!(%error, "the function could not start");
-                error.to_string()
-            })
+            .inspect_err(|error| tracing::error!(%error, "the function could not start"))
     }
+}
+
+/// A function whose app could not be built (a broken configuration, SSM unreachable), and
+/// what it still knows until a build succeeds.
+pub struct Unstarted {
+    /// Why, in full: logged, and answered to authenticated callers only.
+    pub error: String,
+    /// The token requests must carry meanwhile; `Err`: why not even the tokens could be read
+    /// (then every request gets 401).
+    pub token: Result<Secret, String>,
+    /// Where a call webhook parks the events it receives meanwhile; `None`: no parked-events
+    /// table is known.
+    pub parking: Option<Arc<dyn Ledger>>,
+}
+
+impl Display for Unstarted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.error)
+    }
+}
+
+/// How a function that could not start answers `request`: a wrong or missing token (or tokens
+/// that cannot be read) gets the same 401 as always, with nothing about the configuration;
+/// an authenticated request gets the configuration error. A call webhook (`webhook`: its
+/// kind) parses the event first (400 as always when it cannot be read, with the configuration
+/// error in `not_configured`), parks it when the parked-events table is known, and answers a
+/// retryable 503 `not_configured`: the call lands when the configuration is fixed and the
+/// replay runs.
+pub async fn answer_unstarted(
+    unstarted: &Unstarted,
+    webhook: Option<EventKind>,
+    request: Request,
+) -> Response<Body> {
+    let token = match &unstarted.token {
+        Ok(token) => token,
+        Err(reason) => {
+            tracing::error!(
+                path = request.uri().path(),
+                error = %reason,
+                "request refused: the function did not start and its tokens could not be read"
+            );
+            return unauthorized();
+        }
+    };
+    if let Err(response) = admit(token, &request) {
+        return response;
+    }
+    match webhook {
+        Some(kind) => park(unstarted, kind, &request).await,
+        None => error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "configuration",
+            None,
+            &unstarted.error,
+        ),
+    }
+}
+
+/// Parks an authenticated call event for the replay that runs once the configuration works.
+async fn park(unstarted: &Unstarted, kind: EventKind, request: &Request) -> Response<Body> {
+    let query = raw_query(request);
+    let body = request.body().as_ref();
+    // The configured parse options are unknown: the defaults read the key (kind, call id);
+    // the replay parses the stored request again with the fixed configuration.
+    let options = ParseOptions::default();
+    let event = match CallEvent::from_request(
+        kind,
+        content_type(request),
+        body,
+        query.as_deref(),
+        &options,
+    ) {
+        Ok(event) => event,
+        Err(error) => {
+            tracing::warn!(event = kind.as_str(), %error, "payload refused");
+            // Still the 400 of a healthy function (no re-send can fix it), which also says
+            // that the configuration is broken: a test post of `{}` shows it.
+            let refused = payload_error(&error);
+            let mut body: Value =
+                serde_json::from_slice(refused.body().as_ref()).unwrap_or_default();
+            body["not_configured"] = Value::from(unstarted.error.as_str());
+            return json_response(refused.status(), &body);
+        }
+    };
+    let message = mask_long_numbers(&format!("not configured: {}", unstarted.error));
+    let parked = match &unstarted.parking {
+        None => false,
+        Some(ledger) => ledger
+            .park(&ParkedEvent {
+                key: event_key(kind, &event.call_id),
+                kind,
+                content_type: content_type(request).map(str::to_owned),
+                body: body.to_vec(),
+                // Parked events are stored: the shared secret stays out of them.
+                query: query_without_token(request),
+                error: message,
+                parked_at: i64::try_from(epoch_ms() / 1000).unwrap_or(i64::MAX),
+                attempts: 1,
+            })
+            .await
+            .inspect_err(|e| tracing::error!(error = %e, "ledger: event not parked"))
+            .is_ok(),
+    };
+    let (event_name, phone) = (kind.as_str(), event.client_phone.masked());
+    let outcome = if parked {
+        "event parked: it lands when the configuration is fixed and the replay runs"
+    } else {
+        "event NOT parked (no parked-events table): only Ringostat's re-sends can bring it"
+    };
+    tracing::error!(
+        event = event_name,
+        call_id = %event.call_id,
+        %phone,
+        parked,
+        "not configured: {outcome}"
+    );
+    json_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &json!({
+            "error": "not_configured",
+            "message": unstarted.error,
+            "call_id": event.call_id,
+            "parked": parked,
+        }),
+    )
 }
 
 /// What a function's `main` returns.
@@ -95,27 +227,59 @@ pub fn build_at_from_env() -> BuildAt {
     }
 }
 
-/// Runs an HTTP function: `build` makes the app (at `at`), `handler` answers each request.
+/// Runs an HTTP function: `build` makes the app (at INIT or on the first invocation),
+/// `handler` answers each request; until a build succeeds, [`answer_unstarted`] does.
 pub async fn http<A, B, F, E, H, R>(build: B, handler: H) -> Result<(), Error>
 where
     A: Send + Sync + 'static,
     B: Fn() -> F + Send + Sync + 'static,
     F: Future<Output = Result<A, E>> + Send,
-    E: Display,
+    E: Into<Unstarted>,
     H: Fn(&'static A, Request) -> R + Send + Sync,
     R: Future<Output = Response<Body>> + Send,
 {
+    serve(build, handler, None).await
+}
+
+/// Runs the call webhook of `kind`: as [`http`] with [`call_event`], and an event received
+/// while the app cannot be built is parked.
+pub async fn call_webhook<B, F, E>(kind: EventKind, build: B) -> Result<(), Error>
+where
+    B: Fn() -> F + Send + Sync + 'static,
+    F: Future<Output = Result<WebhookApp, E>> + Send,
+    E: Into<Unstarted>,
+{
+    serve(
+        build,
+        move |app, request| call_event(app, kind, request),
+        Some(kind),
+    )
+    .await
+}
+
+async fn serve<A, B, F, E, H, R>(
+    build: B,
+    handler: H,
+    webhook: Option<EventKind>,
+) -> Result<(), Error>
+where
+    A: Send + Sync + 'static,
+    B: Fn() -> F + Send + Sync + 'static,
+    F: Future<Output = Result<A, E>> + Send,
+    E: Into<Unstarted>,
+    H: Fn(&'static A, Request) -> R + Send + Sync,
+    R: Future<Output = Response<Body>> + Send,
+{
+    let build = move || {
+        let building = build();
+        async move { building.await.map_err(Into::into) }
+    };
     let app = start(build).await;
     let handler = &handler;
     lambda_http::run(service_fn(move |request: Request| async move {
         let response = match app.get().await {
             Ok(app) => handler(app, request).await,
-            Err(error) => error_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "configuration",
-                None,
-                &error,
-            ),
+            Err(unstarted) => answer_unstarted(&unstarted, webhook, request).await,
         };
         Ok::<_, Infallible>(response)
     }))
@@ -141,7 +305,10 @@ where
     let app = start(build).await;
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let app = app.get().await.map_err(lambda_runtime::Error::from)?;
+        let app = app
+            .get()
+            .await
+            .map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
         // A local runtime without a deadline gets a quarter of an hour.
         let deadline = Deadline::from_lambda_ms(event.context.deadline)
             .unwrap_or_else(|| Deadline::after(std::time::Duration::from_secs(900)));

@@ -50,6 +50,7 @@ pub mod env;
 
 mod auth;
 mod contacts;
+pub mod inspect;
 mod keys;
 mod notes_deals;
 mod odata;

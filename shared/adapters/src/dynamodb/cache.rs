@@ -26,7 +26,7 @@ use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
@@ -540,6 +540,7 @@ fn malformed(key: &str, attribute: &str) -> CacheError {
     }
 }
 
+/// The error's chain in plain words (no `Debug` dump of the SDK's internals in the logs).
 pub(crate) fn unavailable<E: std::error::Error + 'static>(error: E) -> CacheError {
-    CacheError::Unavailable(DisplayErrorContext(error).to_string())
+    CacheError::Unavailable(super::inspect::plain_chain(&error))
 }

@@ -1,6 +1,7 @@
 //! The cache and the event ledger over DynamoDB (one table for both, one for parked events).
 
 pub mod cache;
+pub mod inspect;
 pub mod ledger;
 
 pub use cache::DynamoDbCache;

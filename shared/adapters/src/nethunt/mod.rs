@@ -44,6 +44,7 @@ mod call_log;
 mod client;
 mod contacts;
 mod deals;
+pub mod inspect;
 mod recheck;
 mod records;
 #[cfg(test)]

@@ -1,25 +1,65 @@
 //! The Lambda apps of each function kind, built from the environment.
+//!
+//! A build that fails still yields what [`bridge_lambda::run`] needs to answer meanwhile
+//! ([`Unstarted`]): the function's token, read from the tokens section alone, and for the call
+//! webhooks the parked-events table, so that no call is lost to a configuration error.
 
 use std::sync::Arc;
 
+use bridge_adapters::env::Lookup;
+use bridge_adapters::secret_store::SecretStore;
+use bridge_domain::ports::Ledger;
 use bridge_domain::services::ClickToCall;
 use bridge_lambda::routes::{RouteTarget, route_for_path};
+use bridge_lambda::run::Unstarted;
 use bridge_lambda::{
     ClickToCallApp, SmartForwardApp, WebhookApp, call_event, click_to_call, smart_forward,
 };
 use lambda_http::{Body, Request, Response};
 
 use super::{Adapters, BuildError, Stack};
-use crate::config::{ClickToCallConfig, Config};
+use crate::config::{ClickToCallConfig, Config, Feature, Tables, Tokens, process_lookup};
 
-/// A call webhook's app.
-pub async fn webhook_app() -> Result<WebhookApp, BuildError> {
-    Ok(Stack::from_env().await?.webhook_app())
+/// A call webhook's app (for `run::call_webhook`).
+pub async fn webhook_app() -> Result<WebhookApp, Unstarted> {
+    webhook_app_from(&process_lookup(), &SecretStore::from_env()).await
+}
+
+/// A call webhook's app from `lookup`; when it cannot be built, the token and the
+/// parked-events table as far as they can be read.
+pub async fn webhook_app_from(
+    lookup: &Lookup<'_>,
+    secrets: &SecretStore,
+) -> Result<WebhookApp, Unstarted> {
+    let built = async { Stack::from_config(Config::load(lookup, secrets).await?).await };
+    match built.await {
+        Ok(stack) => Ok(stack.webhook_app()),
+        Err(error) => Err(unstarted(error, lookup, secrets, Door::CallWebhook).await),
+    }
 }
 
 /// The webhook number's app: the CRM and the cache, nothing else (no ledger, no Ringostat).
-pub async fn smart_forward_app() -> Result<SmartForwardApp, BuildError> {
-    let mut config = Config::from_env().await?;
+/// Its `FORWARD_*` variables, optional elsewhere, must be valid here.
+pub async fn smart_forward_app() -> Result<SmartForwardApp, Unstarted> {
+    let (lookup, secrets) = (process_lookup(), SecretStore::from_env());
+    match smart_forward_app_from(&lookup, &secrets).await {
+        Ok(app) => Ok(app),
+        Err(error) => Err(unstarted(error, &lookup, &secrets, Door::SmartForward).await),
+    }
+}
+
+async fn smart_forward_app_from(
+    lookup: &Lookup<'_>,
+    secrets: &SecretStore,
+) -> Result<SmartForwardApp, BuildError> {
+    let mut config = Config::load(lookup, secrets).await?;
+    let invalid = config
+        .disabled
+        .iter()
+        .position(|d| d.feature == Feature::SmartForwarding);
+    if let Some(index) = invalid {
+        return Err(config.disabled.swap_remove(index).error.into());
+    }
     // The webhook number never calls Ringostat: no client to build.
     config.ringostat = None;
     let adapters = Adapters::connect(&config).await?;
@@ -31,8 +71,64 @@ pub async fn smart_forward_app() -> Result<SmartForwardApp, BuildError> {
 }
 
 /// Click-to-call's app: no CRM, no tables.
-pub async fn click_to_call_app() -> Result<ClickToCallApp, BuildError> {
-    click_to_call_app_from(ClickToCallConfig::from_env().await?)
+pub async fn click_to_call_app() -> Result<ClickToCallApp, Unstarted> {
+    let (lookup, secrets) = (process_lookup(), SecretStore::from_env());
+    let built = async { click_to_call_app_from(ClickToCallConfig::load(&lookup, &secrets).await?) };
+    match built.await {
+        Ok(app) => Ok(app),
+        Err(error) => Err(unstarted(error, &lookup, &secrets, Door::ClickToCall).await),
+    }
+}
+
+/// Which function failed to start: which token it takes, whether it parks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Door {
+    CallWebhook,
+    SmartForward,
+    ClickToCall,
+}
+
+/// What a function whose build failed still knows: its token, from the tokens section read
+/// alone, and for a call webhook the parked-events table.
+async fn unstarted(
+    error: BuildError,
+    lookup: &Lookup<'_>,
+    secrets: &SecretStore,
+    door: Door,
+) -> Unstarted {
+    let token = Tokens::load(lookup, secrets)
+        .await
+        .map(|tokens| match door {
+            Door::ClickToCall => tokens.for_click_to_call().clone(),
+            Door::CallWebhook | Door::SmartForward => tokens.webhook,
+        })
+        .map_err(|e| e.to_string());
+    let parking = match door {
+        Door::CallWebhook => parking(&Tables::as_named(lookup)).await,
+        Door::SmartForward | Door::ClickToCall => None,
+    };
+    Unstarted {
+        error: error.to_string(),
+        token,
+        parking,
+    }
+}
+
+/// The parked-events table, when the environment names one (the cache table is not needed to
+/// park).
+#[cfg_attr(
+    not(feature = "dynamodb"),
+    allow(clippy::unused_async, unused_variables)
+)]
+async fn parking(tables: &Tables) -> Option<Arc<dyn Ledger>> {
+    #[cfg(feature = "dynamodb")]
+    if let Some(parked) = &tables.parked {
+        use bridge_adapters::dynamodb::{DynamoDbCache, DynamoDbLedger};
+        let client = DynamoDbCache::client_for(tables.dynamodb_endpoint.as_deref()).await;
+        let cache = tables.cache.clone().unwrap_or_else(|| parked.clone());
+        return Some(Arc::new(DynamoDbLedger::new(client, cache, parked.clone())));
+    }
+    None
 }
 
 pub fn click_to_call_app_from(config: ClickToCallConfig) -> Result<ClickToCallApp, BuildError> {

@@ -71,6 +71,10 @@ pub struct ReplayReport {
     pub in_progress: usize,
     /// Unreadable (it can never succeed): dropped, with an error log line.
     pub dropped: usize,
+    /// Why the parked events could not be read at all (nothing was replayed); `None` when
+    /// they were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
 }
 
 /// How long a completed event's outcome is kept: Ringostat's manual re-send can come days later.
@@ -191,6 +195,7 @@ impl Delivery {
             Ok(parked) => parked,
             Err(e) => {
                 tracing::error!(error = %e, "replay: parked events not readable");
+                report.unreadable = Some(e.to_string());
                 return report;
             }
         };
