@@ -52,6 +52,7 @@ pub fn unique_table_name(prefix: &str) -> String {
 pub mod crm_view;
 pub mod dataverse_env;
 pub mod dynamo_proxy;
+pub mod fixtures;
 pub mod gated_crm;
 pub mod nethunt_env;
 pub mod rig;

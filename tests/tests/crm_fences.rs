@@ -16,40 +16,21 @@
 
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
-use std::time::Duration;
-
 use bridge_core::Deadline;
 use bridge_core::activity::{Language, ResolvedContact, call_activity};
 use bridge_core::ports::{Crm, CrmError, NewDeal, NewNote};
 use bridge_core::ringostat::{CallEvent, EventKind, Fields, ParseOptions, Utm};
-use bridge_core::{CallActivity, ContactRef, CrmUser, PhoneNumber};
+use bridge_core::{CallActivity, ContactRef, CrmUser};
 use bridge_tests::dataverse_env::{dataverse_config_for, dataverse_for, dataverse_with};
+use bridge_tests::fixtures::{NUMBER, OLENA, olena, phone, sandbox, within};
 use bridge_tests::nethunt_env::nethunt_for;
 use crm_sandbox::dataverse::{MANAGER_USER_ID, SYSTEM_USER_ID};
 use crm_sandbox::nethunt::{CONTACTS_FOLDER_ID, DEALS_FOLDER_ID};
 use crm_sandbox::{Fault, RequestFilter, Sandbox};
 use jiff::{SignedDuration, Timestamp};
 
-const NUMBER: &str = "+380501234567";
-const OLENA: &str = "olena.koval@acme.ua";
-
-async fn sandbox() -> Sandbox {
-    Sandbox::start().await.expect("sandbox starts")
-}
-
 fn deadline() -> Deadline {
-    Deadline::after(Duration::from_secs(10))
-}
-
-fn phone(raw: &str) -> PhoneNumber {
-    PhoneNumber::parse(raw).expect("test numbers are valid")
-}
-
-fn olena() -> CrmUser {
-    CrmUser {
-        id: OLENA.into(),
-        name: Some("Олена Коваль".into()),
-    }
+    within(10)
 }
 
 fn after_write_502() -> Fault {

@@ -13,35 +13,16 @@ use bridge_core::Deadline;
 use bridge_core::adapters::nethunt::{DurationUnit, NetHuntConfig, PersonFormat};
 use bridge_core::ports::{Crm, CrmError, NewDeal};
 use bridge_core::ringostat::{CallEvent, EventKind, Fields, ParseOptions, Utm};
-use bridge_core::{
-    CallActivity, ContactRef, CrmUser, Language, PhoneNumber, ResolvedContact, call_activity,
-};
+use bridge_core::{CallActivity, ContactRef, CrmUser, Language, ResolvedContact, call_activity};
+use bridge_tests::fixtures::{NUMBER, OLENA, olena, phone, sandbox, within};
 use bridge_tests::nethunt_env::{fast_retry_policy, nethunt_config_for, nethunt_for, nethunt_with};
 use crm_sandbox::nethunt::{CONTACTS_FOLDER_ID, DEALS_FOLDER_ID, FieldKind, fields};
 use crm_sandbox::{Fault, Sandbox};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-const NUMBER: &str = "+380501234567";
-const OLENA: &str = "olena.koval@acme.ua";
-
-async fn sandbox() -> Sandbox {
-    Sandbox::start().await.expect("sandbox starts")
-}
-
 fn deadline() -> Deadline {
-    Deadline::after(Duration::from_secs(5))
-}
-
-fn phone(raw: &str) -> PhoneNumber {
-    PhoneNumber::parse(raw).expect("test numbers are valid")
-}
-
-fn olena() -> CrmUser {
-    CrmUser {
-        id: OLENA.into(),
-        name: Some("Олена Коваль".into()),
-    }
+    within(5)
 }
 
 /// The CRM requests so far as `METHOD action status` (`GET find-record 200`), action being
