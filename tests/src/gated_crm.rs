@@ -23,6 +23,8 @@ pub struct GatedCrm {
     held: Notify,
     /// Added to every search (a slow CRM widens every race).
     search_delay: Duration,
+    /// Deal creates that still wait at the gate before reaching the CRM.
+    hold_deals: AtomicUsize,
 }
 
 impl GatedCrm {
@@ -37,6 +39,7 @@ impl GatedCrm {
             gate: Semaphore::new(0),
             held: Notify::new(),
             search_delay,
+            hold_deals: AtomicUsize::new(0),
         })
     }
 
@@ -45,7 +48,12 @@ impl GatedCrm {
         self.hold_searches.store(count, Ordering::SeqCst);
     }
 
-    /// Waits until a search stands at the gate.
+    /// The next `count` deal creates stop at the gate before they reach the CRM.
+    pub fn hold_next_deal_creates(&self, count: usize) {
+        self.hold_deals.store(count, Ordering::SeqCst);
+    }
+
+    /// Waits until a held call (search or deal create) stands at the gate.
     pub async fn search_held(&self) {
         self.held.notified().await;
     }
@@ -56,10 +64,23 @@ impl GatedCrm {
     }
 
     fn take_hold(&self) -> bool {
-        self.hold_searches
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
+        take(&self.hold_searches)
     }
+
+    /// Stops at the gate until the test opens it.
+    async fn wait_at_gate(&self) {
+        self.held.notify_one();
+        if let Ok(permit) = self.gate.acquire().await {
+            permit.forget();
+        }
+    }
+}
+
+/// Takes one of `count` holds, if any is left.
+fn take(count: &AtomicUsize) -> bool {
+    count
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
 }
 
 #[async_trait::async_trait]
@@ -76,9 +97,7 @@ impl Crm for GatedCrm {
         tokio::time::sleep(self.search_delay).await;
         let answer = self.inner.find_contact(phone, deadline).await;
         if self.take_hold() {
-            self.held.notify_one();
-            let permit = self.gate.acquire().await;
-            permit.map(|p| p.forget()).ok();
+            self.wait_at_gate().await;
         }
         answer
     }
@@ -130,6 +149,9 @@ impl Crm for GatedCrm {
         deal: &NewDeal,
         deadline: Deadline,
     ) -> Result<DealRef, CrmError> {
+        if take(&self.hold_deals) {
+            self.wait_at_gate().await;
+        }
         self.inner.create_deal(contact, deal, deadline).await
     }
 

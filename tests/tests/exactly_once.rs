@@ -63,6 +63,30 @@ async fn a_search_that_predates_the_winners_create_finds_one_contact(kind: CrmKi
     assert_eq!(rig.crm().deals_of(winner.field("contact_id")).len(), 1);
 }
 
+/// The creator of a new client's contact is still creating its deal when a second event for
+/// the number finds the contact: the second event must leave the deal to the creator (one
+/// deal), not take the deal's due marker for a failed run's.
+async fn an_event_during_the_creators_deal_leaves_the_deal_to_it(kind: CrmKind) {
+    let (rig, gate) = gated_rig(kind, Duration::ZERO).await;
+    gate.hold_next_deal_creates(1);
+    let creator = {
+        let rig = Arc::clone(&rig);
+        tokio::spawn(async move { rig.send(before_call("ua0_-1712316600.5101")).await })
+    };
+    gate.search_held().await;
+    let second = rig.send(before_call("ua0_-1712316600.5102")).await;
+    second.assert_outcome("contact_ready");
+    gate.release(1);
+    let creator = creator.await.expect("the creator finished");
+    creator.assert_outcome("contact_ready");
+    assert_eq!(creator.json["new_contact"], true, "{:?}", creator.json);
+    assert_eq!(second.field("contact_id"), creator.field("contact_id"));
+    let contact = creator.field("contact_id");
+    assert_eq!(rig.crm().contact_count(), 1);
+    assert_eq!(rig.crm().deals_of(contact).len(), 1, "one deal");
+    assert!(!creator.field("deal_id").is_empty(), "{:?}", creator.json);
+}
+
 /// A crowd of events for one new number, the CRM's search answering 300 ms late: one
 /// contact, one deal, and every event gets that contact.
 async fn crowd(kind: CrmKind, size: usize) {
@@ -186,6 +210,7 @@ async fn a_slow_dynamodb_never_costs_a_duplicate_or_a_deadline(kind: CrmKind) {
 bridge_tests::for_both_crms!(
     multi_thread:
     a_search_that_predates_the_winners_create_finds_one_contact,
+    an_event_during_the_creators_deal_leaves_the_deal_to_it,
     twenty_events_for_one_new_number_with_a_slow_search,
     fifty_events_for_one_new_number_with_a_slow_search,
     a_slow_dynamodb_never_costs_a_duplicate_or_a_deadline,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::activity::{CrmUser, ResolvedContact};
-use crate::deadline::Deadline;
+use crate::deadline::{Deadline, duration_ms, epoch_ms};
 use crate::phone::PhoneNumber;
 use crate::ports::cache::Cache;
 use crate::ports::crm::{Crm, CrmError, NewDeal};
@@ -40,10 +40,12 @@ impl DealDesk {
     /// `None` when deals are off or nothing is due.
     ///
     /// The postcondition is "this contact has its deal from the bridge", not "the contact is
-    /// new": before the deal is created a `DUE` marker is stored with the number, so a run that
-    /// failed between the contact and the deal leaves the deal due, and the re-send (which finds
-    /// the contact existing) creates it, asking the CRM first whether it already did.
-    /// `keep_for_hand_over`: the deal waits (as pending) for the manager who answers.
+    /// new": before the deal is created a due marker is stored with the number, leased to the
+    /// creating run for [`DEAL_LEASE`], so a run that failed (or died) between the contact and
+    /// the deal leaves the deal due, and a later event (which finds the contact existing)
+    /// creates it, asking the CRM first whether it already did. While the creating run's lease
+    /// lasts, other events leave the deal to it. `keep_for_hand_over`: the deal waits (as
+    /// pending) for the manager who answers.
     pub async fn ensure_deal(
         &self,
         phone: &PhoneNumber,
@@ -57,12 +59,13 @@ impl DealDesk {
             return Ok(None);
         };
         let recheck = if contact.is_new() {
-            self.remember_pending(phone, DEAL_DUE).await;
             recheck
         } else {
             match self.cache.pending_deal(phone).await {
-                // An earlier run created the contact but may not have created its deal.
-                Ok(Some(marker)) if marker == DEAL_DUE => true,
+                // An earlier run created the contact and did not finish its deal.
+                Ok(Some(marker)) if DueMarker::parse(&marker).is_some_and(DueMarker::lapsed) => {
+                    true
+                }
                 Ok(_) => return Ok(None),
                 Err(e) => {
                     tracing::warn!(error = %e, "cache: pending deal not read");
@@ -70,16 +73,27 @@ impl DealDesk {
                 }
             }
         };
+        self.remember_pending(phone, &DueMarker::leased().to_string())
+            .await;
         let deal = NewDeal {
             name: deals.name_for(phone.e164()),
             stage: deals.stage.clone(),
             owner: Some(owner.clone()),
             recheck,
         };
-        let created = self
+        let created = match self
             .crm
             .create_deal(contact.contact(), &deal, deadline)
-            .await?;
+            .await
+        {
+            Ok(created) => created,
+            Err(error) => {
+                // Due at once: the re-send need not wait for this run's lease.
+                self.remember_pending(phone, &DueMarker::now().to_string())
+                    .await;
+                return Err(error);
+            }
+        };
         if keep_for_hand_over {
             self.remember_pending(phone, &created.id).await;
         } else if let Err(e) = self.cache.forget_pending_deal(phone).await {
@@ -128,7 +142,7 @@ impl DealDesk {
             contact
         };
         match self.cache.pending_deal(phone).await {
-            Ok(Some(deal_id)) if deal_id != DEAL_DUE => {
+            Ok(Some(deal_id)) if DueMarker::parse(&deal_id).is_none() => {
                 self.crm.set_deal_owner(&deal_id, manager, deadline).await?;
                 if let Err(e) = self.cache.forget_pending_deal(phone).await {
                     tracing::warn!(error = %e, "cache: pending deal not dropped");
@@ -141,5 +155,44 @@ impl DealDesk {
     }
 }
 
-/// The pending-deal marker of a contact whose deal is due but not (known to be) created.
-const DEAL_DUE: &str = "DUE";
+/// How long a run that creates a contact has to create its deal before another event may.
+pub const DEAL_LEASE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// The pending-deal entry of a contact whose deal is due but not (known to be) created:
+/// `due:<epoch ms>`, the moment from which any event may create it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DueMarker {
+    from_ms: u64,
+}
+
+impl DueMarker {
+    const PREFIX: &'static str = "due:";
+
+    /// Leased to this run.
+    fn leased() -> Self {
+        Self {
+            from_ms: epoch_ms().saturating_add(duration_ms(DEAL_LEASE)),
+        }
+    }
+
+    fn now() -> Self {
+        Self {
+            from_ms: epoch_ms(),
+        }
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        let from_ms = value.strip_prefix(Self::PREFIX)?.parse().ok()?;
+        Some(Self { from_ms })
+    }
+
+    fn lapsed(self) -> bool {
+        epoch_ms() >= self.from_ms
+    }
+}
+
+impl std::fmt::Display for DueMarker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", Self::PREFIX, self.from_ms)
+    }
+}
