@@ -174,6 +174,28 @@ pub async fn doctor_from_env() -> Report {
     doctor(&process_lookup(), &SecretStore::from_env()).await
 }
 
+/// The checks of one CRM's own configuration (folders, fields, columns, users).
+type CrmChecks =
+    for<'i, 'a, 'l> fn(
+        &'i Inputs<'a, 'l>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Vec<Check>> + Send + 'i>>;
+
+/// Each CRM's checks, looked up by kind: a new CRM adds its row here (the registry knows the
+/// rest).
+const CRM_CHECKS: [(CrmKind, CrmChecks); 2] = [
+    (CrmKind::NetHunt, |inputs| Box::pin(nethunt::checks(inputs))),
+    (CrmKind::Dataverse, |inputs| {
+        Box::pin(dataverse::checks(inputs))
+    }),
+];
+
+fn crm_checks(kind: CrmKind) -> Option<CrmChecks> {
+    CRM_CHECKS
+        .iter()
+        .find(|(known, _)| *known == kind)
+        .map(|(_, run)| *run)
+}
+
 /// Runs every check it can on the variables `lookup` gives.
 pub async fn doctor(lookup: &Lookup<'_>, secrets: &SecretStore) -> Report {
     let sweep = variables::sweep(lookup, secrets).await;
@@ -185,9 +207,8 @@ pub async fn doctor(lookup: &Lookup<'_>, secrets: &SecretStore) -> Report {
         broken: sweep.broken,
     };
     checks.push(variables::staff_routes(&inputs).await);
-    match inputs.crm {
-        Some(CrmKind::NetHunt) => checks.extend(nethunt::checks(&inputs).await),
-        Some(CrmKind::Dataverse) => checks.extend(dataverse::checks(&inputs).await),
+    match inputs.crm.and_then(crm_checks) {
+        Some(run) => checks.extend(run(&inputs).await),
         None => checks
             .push(Check::skipped("CRM", "no CRM checks without a valid `CRM`").variable("CRM")),
     }
