@@ -161,13 +161,6 @@ impl Rig {
     }
 }
 
-pub async fn build(sandbox: &Sandbox, vars: &HashMap<String, String>) -> Stack {
-    let config = config(sandbox, vars)
-        .await
-        .expect("the configuration is valid");
-    Stack::from_config(config).await.expect("the bridge starts")
-}
-
 /// The configuration from `vars`, secrets by reference through the sandbox's extension.
 pub async fn config(
     sandbox: &Sandbox,

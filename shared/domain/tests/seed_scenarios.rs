@@ -1,4 +1,4 @@
-//! The eight call scenarios of the Smart CRM seed (reference `seeds-en.md`, Part 1, 1.4):
+//! The eight call scenarios of the Smart CRM seed (the integration document quoted in README.md; the facts behind them are in docs/vendor-contracts.md):
 //! incoming/outgoing × answered/missed × existing/new client.
 //!
 //! Every row starts from a realistic Ringostat Webhooks 2.0 JSON body, goes through the real
