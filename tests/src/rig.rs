@@ -48,7 +48,23 @@ impl Rig {
         overrides: &[(&str, &str)],
         parameters: &[(&str, &str)],
     ) -> Self {
-        Self::start(kind, overrides, parameters, |crm| crm).await
+        Self::start(
+            kind,
+            overrides,
+            |sandbox| seed_parameters(sandbox, parameters),
+            |crm| crm,
+        )
+        .await
+    }
+
+    /// As [`Rig::with`], on a sandbox `prepare`d before the bridge starts (a workspace with
+    /// other field or column names, contacts stored by hand).
+    pub async fn on_sandbox(
+        kind: CrmKind,
+        overrides: &[(&str, &str)],
+        prepare: impl FnOnce(&Sandbox),
+    ) -> Self {
+        Self::start(kind, overrides, prepare, |crm| crm).await
     }
 
     /// As [`Rig::with`], with the CRM adapter wrapped by `wrap` (a gate, a delay) before the
@@ -58,19 +74,17 @@ impl Rig {
         overrides: &[(&str, &str)],
         wrap: impl FnOnce(Arc<dyn Crm>) -> Arc<dyn Crm>,
     ) -> Self {
-        Self::start(kind, overrides, &[], wrap).await
+        Self::start(kind, overrides, |_| {}, wrap).await
     }
 
     async fn start(
         kind: CrmKind,
         overrides: &[(&str, &str)],
-        parameters: &[(&str, &str)],
+        prepare: impl FnOnce(&Sandbox),
         wrap: impl FnOnce(Arc<dyn Crm>) -> Arc<dyn Crm>,
     ) -> Self {
         let sandbox = Sandbox::start().await.expect("sandbox starts");
-        for (name, value) in parameters {
-            sandbox.state().seed_parameter(name, value);
-        }
+        prepare(&sandbox);
         let (table, parked) = (unique_table_name("e2e"), unique_table_name("e2e-parked"));
         let client = dynamodb_client(&dynamodb_endpoint());
         DynamoDbCache::create_table(&client, &table)
@@ -213,4 +227,10 @@ pub fn event_with(file: &str, edit: impl FnOnce(&mut Value)) -> Request {
 
 pub fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+fn seed_parameters(sandbox: &Sandbox, parameters: &[(&str, &str)]) {
+    for (name, value) in parameters {
+        sandbox.state().seed_parameter(name, value);
+    }
 }

@@ -102,6 +102,51 @@ impl PhoneNumber {
     }
 }
 
+/// What a CRM search sends so that a client whose number a person stored in another notation
+/// (`050 123 45 67`, `+38 (050) 123-45-67`, `8 050 123 45 67`) is still found. Every record a
+/// search returns must still be re-checked with [`PhoneNumber::parse`]: fragments match other
+/// numbers too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchTerms {
+    /// The whole number as people store it without separators: E.164, with the country code
+    /// but no `+`, international with `00`; for Ukraine also national (`0501234567`) and with
+    /// the old trunk prefix (`80501234567`). Compared for equality.
+    pub whole: Vec<String>,
+    /// The last seven digits in the groupings people type (`1234567`, `123 45 67`,
+    /// `123-45-67`, `123.45.67`, `123 4567`, `123-4567`): whatever precedes them (area or
+    /// operator code, in any notation), a stored value contains one of these.
+    pub fragments: Vec<String>,
+}
+
+impl PhoneNumber {
+    /// The notations a CRM search looks for: see [`SearchTerms`].
+    pub fn search_terms(&self) -> SearchTerms {
+        let digits = self.digits();
+        let mut whole = vec![self.e164.clone(), digits.to_owned(), format!("00{digits}")];
+        if let Some(national) = digits.strip_prefix("380") {
+            whole.push(format!("0{national}"));
+            whole.push(format!("80{national}"));
+        }
+        let fragments = match digits.len().checked_sub(7) {
+            Some(start) if start > 0 => {
+                let tail = &digits[start..];
+                let (a, rest) = tail.split_at(3);
+                let (b, c) = rest.split_at(2);
+                let mut fragments = vec![tail.to_owned()];
+                for separator in [" ", "-", "."] {
+                    fragments.push([a, b, c].join(separator));
+                }
+                for separator in [" ", "-"] {
+                    fragments.push(format!("{a}{separator}{b}{c}"));
+                }
+                fragments
+            }
+            _ => Vec::new(),
+        };
+        SearchTerms { whole, fragments }
+    }
+}
+
 /// Loads libphonenumber's metadata now. The first parse deserialises it (docs/benchmarks.md:
 /// ~86 ms of full CPU, over a second at the 128 MB CPU share); done in Lambda's INIT phase it
 /// stays out of the first call's answer, which matters most to smart forwarding.
@@ -264,6 +309,41 @@ mod tests {
         assert_eq!(PhoneNumber::parse("-1"), Err(PhoneError::NotANumber));
         assert_eq!(PhoneNumber::parse("12"), Err(PhoneError::NotANumber));
         assert!(PhoneNumber::parse("0001112223334445556667").is_err());
+    }
+
+    #[test]
+    fn every_stored_notation_holds_a_search_term_and_parses_back_to_the_number() {
+        let phone = PhoneNumber::parse("+380501234567").unwrap();
+        let terms = phone.search_terms();
+        // The full table of stored notations is tests/src/fixtures.rs's, run against both CRMs.
+        for stored in [
+            "050 123 45 67",
+            "+38 (050) 123-45-67",
+            "8 050 123 45 67",
+            "050.123.45.67",
+            "38 (050) 1234567",
+        ] {
+            let found = terms.whole.iter().any(|w| w == stored)
+                || terms.fragments.iter().any(|f| stored.contains(f.as_str()));
+            assert!(found, "{stored} is not found by {terms:?}");
+            assert_eq!(PhoneNumber::parse(stored).unwrap(), phone, "{stored}");
+        }
+        // A different number sharing the last seven digits matches a fragment, which is why
+        // the re-check exists.
+        let neighbour = PhoneNumber::parse("067 123 45 67").unwrap();
+        assert_ne!(neighbour, phone);
+    }
+
+    #[test]
+    fn foreign_numbers_search_their_own_notations() {
+        let terms = PhoneNumber::parse("+48 22 123 45 67")
+            .unwrap()
+            .search_terms();
+        assert_eq!(
+            terms.whole,
+            ["+48221234567", "48221234567", "0048221234567"]
+        );
+        assert!(terms.fragments.contains(&"123 45 67".to_owned()));
     }
 
     #[test]
