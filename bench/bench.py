@@ -551,7 +551,6 @@ class Bridge:
             "AWS_DEFAULT_REGION": REGION,
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_ENDPOINT_URL_DYNAMODB": self.moto.url,
-            "DYNAMODB_ENDPOINT_URL": self.moto.url,
             "BRIDGE_PROFILE": "local",
             "CRM": self.crm,
             "NETHUNT_BASE_URL": f"{sandbox}/api/v1/zapier",

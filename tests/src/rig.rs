@@ -101,7 +101,7 @@ impl Rig {
             ("RINGOSTAT_API_URL", sandbox.ringostat_api_url()),
             ("CACHE_TABLE", table),
             ("PARKED_TABLE", parked),
-            ("DYNAMODB_ENDPOINT_URL", dynamodb_endpoint()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint()),
         ] {
             vars.insert(name.into(), value);
         }

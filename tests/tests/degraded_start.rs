@@ -291,7 +291,7 @@ type Changes = &'static [(&'static str, &'static str)];
 async fn an_invalid_optional_setting_disables_its_feature_only() {
     let cases: [(Changes, Feature, &str); 6] = [
         (
-            &[("RINGOSTAT_PROJECT_ID", "")],
+            &[("RINGOSTAT_PROJECT_ID", ""), ("SMART_PHONE_SYNC", "true")],
             Feature::SmartPhoneSync,
             "`SMART_PHONE_SYNC` needs",
         ),
@@ -328,8 +328,24 @@ async fn an_invalid_optional_setting_disables_its_feature_only() {
         assert!(!error.contains("not valid JSON"), "{error}");
         assert_eq!(config.disabled.len(), 1, "{changes:?}");
     }
-    let off = load("nethunt", &[("RINGOSTAT_PROJECT_ID", "")]).await;
-    assert!(!off.unwrap().settings.smart_phone_sync);
+    // Unset, Smart Phone sync follows the template's `auto`: on with the key and the project
+    // id, quietly off without either.
+    assert!(
+        load("nethunt", &[])
+            .await
+            .unwrap()
+            .settings
+            .smart_phone_sync
+    );
+    for missing in ["RINGOSTAT_PROJECT_ID", "RINGOSTAT_AUTH_KEY"] {
+        let off = load("nethunt", &[(missing, "")]).await.unwrap();
+        assert!(!off.settings.smart_phone_sync, "without {missing}");
+        assert!(
+            off.disabled.is_empty(),
+            "without {missing}: {:?}",
+            off.disabled
+        );
+    }
     let defaults = load("nethunt", &[("FORWARD_RESPONSE_FORMAT", "xml")]).await;
     assert_eq!(
         defaults.unwrap().settings.forward.budget,

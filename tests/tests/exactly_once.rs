@@ -142,7 +142,7 @@ async fn a_slow_dynamodb_never_costs_a_duplicate_or_a_deadline(kind: CrmKind) {
         Rig::with(
             kind,
             &[
-                ("DYNAMODB_ENDPOINT_URL", &endpoint),
+                ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint),
                 ("WEBHOOK_BUDGET_MS", "8000"),
                 ("FORWARD_FALLBACK", "acmeua_reception"),
             ],

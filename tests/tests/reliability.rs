@@ -194,7 +194,7 @@ fn dead_endpoint() -> String {
 /// needs DynamoDB too), and Ringostat sends it again.
 async fn dynamodb_stopped(kind: CrmKind) {
     let endpoint = dead_endpoint();
-    let rig = Rig::with(kind, &[("DYNAMODB_ENDPOINT_URL", &endpoint)]).await;
+    let rig = Rig::with(kind, &[("AWS_ENDPOINT_URL_DYNAMODB", &endpoint)]).await;
     let existing = rig.seed_existing_client();
     rig.invoke(AFTER_CALL).await.assert_outcome("call_logged");
     let new_number = rig.invoke("after-call-3-answered-new.json").await;
@@ -218,7 +218,7 @@ async fn dynamodb_hanging_smart_forward_falls_back(kind: CrmKind) {
     let rig = Rig::with(
         kind,
         &[
-            ("DYNAMODB_ENDPOINT_URL", &endpoint),
+            ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint),
             ("FORWARD_FALLBACK", "acmeua_reception"),
             ("FORWARD_BUDGET_MS", "700"),
         ],

@@ -156,7 +156,9 @@ impl Config {
         };
         let crm = module.read_section(lookup, secrets).await?;
         let ringostat = ringostat(lookup, secrets, profile.display_name).await?;
-        let smart_phone_sync = match env.flag("SMART_PHONE_SYNC", ringostat.is_some()) {
+        // One rule with the template's `auto`: on when the key and the project id are set.
+        let can_sync = ringostat.as_ref().is_some_and(|r| r.project_id.is_some());
+        let smart_phone_sync = match env.flag("SMART_PHONE_SYNC", can_sync) {
             Ok(true) if ringostat.as_ref().is_none_or(|r| r.project_id.is_none()) => {
                 let error = ConfigError::invalid(
                     "SMART_PHONE_SYNC",
@@ -407,13 +409,13 @@ fn click_to_call_extension(env: &Env<'_, '_>) -> Result<Option<PhoneNumber>, Con
 
 impl Tables {
     /// Whatever the environment names, unchecked: where a function whose configuration is
-    /// broken still parks the events it receives (`PARKED_TABLE`, `DYNAMODB_ENDPOINT_URL`).
+    /// broken still parks the events it receives (`PARKED_TABLE`, `AWS_ENDPOINT_URL_DYNAMODB`).
     pub fn as_named(lookup: &Lookup<'_>) -> Self {
         let env = Env(lookup);
         Self {
             cache: env.get("CACHE_TABLE"),
             parked: env.get("PARKED_TABLE"),
-            dynamodb_endpoint: env.get("DYNAMODB_ENDPOINT_URL"),
+            dynamodb_endpoint: env.get("AWS_ENDPOINT_URL_DYNAMODB"),
         }
     }
 }
@@ -429,7 +431,7 @@ fn tables(env: &Env<'_, '_>) -> Result<Tables, ConfigError> {
     Ok(Tables {
         cache,
         parked,
-        dynamodb_endpoint: env.get("DYNAMODB_ENDPOINT_URL"),
+        dynamodb_endpoint: env.get("AWS_ENDPOINT_URL_DYNAMODB"),
     })
 }
 

@@ -14,7 +14,7 @@
 //! use bridge_tests::dynamo_proxy::{Action, DynamoProxy, Gate, Rule};
 //!
 //! let proxy = DynamoProxy::start(&bridge_tests::dynamodb_endpoint()).await;
-//! let client = bridge_tests::dynamodb_client(&proxy.endpoint()); // or DYNAMODB_ENDPOINT_URL
+//! let client = bridge_tests::dynamodb_client(&proxy.endpoint()); // or AWS_ENDPOINT_URL_DYNAMODB
 //! proxy.rule(Rule::op("PutItem").body_contains("contact#").action(Action::Fail { times: 3 }));
 //! let gate = Gate::new();
 //! proxy.rule(Rule {
@@ -273,7 +273,7 @@ impl DynamoProxy {
     }
 
     /// `http://127.0.0.1:PORT`, to give the code under test as its DynamoDB endpoint
-    /// (`DYNAMODB_ENDPOINT_URL`, [`crate::dynamodb_client`]).
+    /// (`AWS_ENDPOINT_URL_DYNAMODB`, [`crate::dynamodb_client`]).
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }

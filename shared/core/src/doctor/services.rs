@@ -100,7 +100,7 @@ pub(super) async fn ringostat(inputs: &Inputs<'_, '_>) -> Check {
 pub(super) async fn tables(inputs: &Inputs<'_, '_>) -> Vec<Check> {
     let name = "DynamoDB tables";
     let env = inputs.env();
-    let endpoint = env.get("DYNAMODB_ENDPOINT_URL");
+    let endpoint = env.get("AWS_ENDPOINT_URL_DYNAMODB");
     let (cache, parked) = match (env.get("CACHE_TABLE"), env.get("PARKED_TABLE")) {
         (None, None) => {
             return vec![Check::warning(
@@ -213,8 +213,8 @@ fn table_problem(variable: &str, output: &str, problem: &TableProblem, custom: b
             "use credentials allowed to read the tables (dynamodb:DescribeTable, GetItem, Scan)",
         ),
         TableProblem::Unreachable { .. } if custom => check
-            .variable("DYNAMODB_ENDPOINT_URL")
-            .fix("correct DYNAMODB_ENDPOINT_URL or start the local DynamoDB it names"),
+            .variable("AWS_ENDPOINT_URL_DYNAMODB")
+            .fix("correct AWS_ENDPOINT_URL_DYNAMODB or start the local DynamoDB it names"),
         TableProblem::Unreachable { .. } => check
             .variable("AWS_REGION")
             .fix("check the network and AWS_REGION"),
