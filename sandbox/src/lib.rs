@@ -100,6 +100,9 @@ pub enum Fault {
     /// the sandbox's own server ([`Sandbox::start`], [`conn::serve`]); under another server
     /// it degrades to [`Fault::AfterWrite`] with 502.
     AfterWriteReset,
+    /// `status` with an error text that quotes the request (method, path and query, as some
+    /// servers do): what the bridge logs of it must still hold no number and no credential.
+    Echo { status: u16 },
 }
 
 /// Which CRM requests a fault applies to. Every condition given must hold; an empty filter
@@ -301,6 +304,11 @@ impl Sandbox {
     pub fn pending_faults(&self) -> usize {
         self.state.lock().faults.len()
     }
+
+    /// Drops the faults not yet answered.
+    pub fn clear_faults(&self) {
+        self.state.lock().faults.clear();
+    }
 }
 
 impl Drop for Sandbox {
@@ -368,6 +376,18 @@ async fn log_and_inject(State(state): State<AppState>, request: Request, next: N
             "sandbox: injected server error",
         )
             .into_response(),
+        Some(Fault::Echo { status }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            let echo = format!(
+                "cannot serve {method} {path}?{}",
+                query.as_deref().unwrap_or_default()
+            );
+            if path.starts_with(dataverse::API_PREFIX) {
+                json_error(status, &echo)
+            } else {
+                (status, echo).into_response()
+            }
+        }
         Some(Fault::AfterWrite { status }) => {
             // Served for real: the write lands; the real answer is thrown away.
             drop(next.run(request).await);

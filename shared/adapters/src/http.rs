@@ -204,7 +204,8 @@ pub async fn error_from(response: Response) -> CrmError {
 }
 
 /// The human message of an error body: Dataverse's `error.message`, the usual `message` /
-/// `error` / `errorMessage` / `description` keys, or the text itself, shortened.
+/// `error` / `errorMessage` / `description` keys, or the text itself, shortened and made safe
+/// to log ([`bridge_domain::redact::log_text`]).
 pub fn crm_message(body: &str) -> String {
     let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
     let from_json = parsed.as_ref().and_then(|v| {
@@ -218,6 +219,8 @@ pub fn crm_message(body: &str) -> String {
             .map(str::to_owned)
     });
     let text = from_json.unwrap_or_else(|| body.trim().to_owned());
+    // CRMs quote what they were sent: the number searched for, sometimes a credential.
+    let text = bridge_domain::redact::log_text(&text);
     let mut short: String = text.chars().take(500).collect();
     if short.is_empty() {
         short.push_str("(empty body)");

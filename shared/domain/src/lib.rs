@@ -11,6 +11,7 @@ pub mod clock;
 pub mod deadline;
 pub mod phone;
 pub mod ports;
+pub mod redact;
 pub mod ringostat;
 pub mod secret;
 pub mod services;

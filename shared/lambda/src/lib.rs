@@ -31,6 +31,7 @@ pub mod answer;
 pub mod auth;
 pub mod call_event;
 pub mod click_to_call;
+pub mod logging;
 pub mod request;
 pub mod routes;
 pub mod run;

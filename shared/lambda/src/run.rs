@@ -14,8 +14,8 @@ use std::fmt::Display;
 use std::sync::Arc;
 
 use bridge_domain::deadline::{Deadline, epoch_ms};
-use bridge_domain::phone::mask_long_numbers;
 use bridge_domain::ports::ledger::{Ledger, ParkedEvent, event_key};
+use bridge_domain::redact::log_text;
 use bridge_domain::ringostat::{CallEvent, EventKind, ParseOptions};
 use bridge_domain::secret::Secret;
 use lambda_http::http::StatusCode;
@@ -141,7 +141,7 @@ async fn park(unstarted: &Unstarted, kind: EventKind, request: &Request) -> Resp
             return json_response(refused.status(), &body);
         }
     };
-    let message = mask_long_numbers(&format!("not configured: {}", unstarted.error));
+    let message = log_text(&format!("not configured: {}", unstarted.error));
     let parked = match &unstarted.parking {
         None => false,
         Some(ledger) => ledger
@@ -208,10 +208,10 @@ where
     app
 }
 
-/// Logging as Lambda asks for it (JSON when the function's log format is JSON), and the
+/// Logging as Lambda asks for it, filtered so nothing leaks ([`crate::logging`]), and the
 /// phone-number metadata loaded before the first event.
 pub fn init_logging() {
-    lambda_http::tracing::init_default_subscriber();
+    crate::logging::init();
     bridge_domain::phone::warm_up();
 }
 

@@ -39,12 +39,12 @@ pub(super) fn verdict(status: StatusCode, body: &str) -> Result<(), RingostatApi
         return match rejection_in(body) {
             Some(message) => Err(RingostatApiError::Rejected {
                 status: status.as_u16(),
-                message: bridge_domain::phone::mask_long_numbers(&message),
+                message: bridge_domain::redact::log_text(&message),
             }),
             None => Ok(()),
         };
     }
-    let message = bridge_domain::phone::mask_long_numbers(
+    let message = bridge_domain::redact::log_text(
         &rejection_in(body).unwrap_or_else(|| http::crm_message(body)),
     );
     Err(match status {

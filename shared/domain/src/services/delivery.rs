@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::deadline::{Deadline, epoch_ms};
-use crate::phone::mask_long_numbers;
 use crate::ports::ledger::{Claim, Held, Ledger, Owner, ParkedEvent, StoredAnswer, event_key};
+use crate::redact::log_text;
 use crate::ringostat::{CallEvent, ParseOptions};
 use crate::services::guard::within;
 use crate::services::handlers::{Attempt, EventHandlers};
@@ -159,7 +159,7 @@ impl Delivery {
                 DeliveryResult::Done(answer)
             }
             Err(error) => {
-                let message = mask_long_numbers(&error.to_string());
+                let message = log_text(&error.to_string());
                 let parked = self
                     .ledger
                     .park(&ParkedEvent {
