@@ -401,3 +401,30 @@ async fn a_digits_column_finds_a_formatted_number_in_one_request() {
         "the bridge fills the digits column of the contacts it creates"
     );
 }
+
+/// A column variable that is no logical name, or a link template without `{id}`, is a
+/// configuration failure naming it; the other variables are still checked.
+#[tokio::test]
+async fn doctor_names_a_column_variable_that_is_no_column_name() {
+    let (rig, _) = workspace().await;
+    let report = doctor_with(
+        &rig,
+        &[
+            ("DATAVERSE_SEARCH_COLUMNS", "cr1a2_work,Business Phone"),
+            (
+                "DATAVERSE_CARD_URL_TEMPLATE",
+                "https://smart.example.com/contact",
+            ),
+        ],
+    )
+    .await;
+    for variable in ["DATAVERSE_SEARCH_COLUMNS", "DATAVERSE_CARD_URL_TEMPLATE"] {
+        let failure = report
+            .failed()
+            .find(|c| c.variable.as_deref() == Some(variable))
+            .unwrap_or_else(|| panic!("{variable}: {:#?}", report.checks));
+        assert_eq!(failure.name, "configuration", "{failure:?}");
+        assert!(failure.fix.is_some(), "{failure:?}");
+    }
+    assert_eq!(check(&report, "Ringostat API").verdict, Verdict::Ok);
+}
