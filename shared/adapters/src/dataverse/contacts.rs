@@ -72,11 +72,6 @@ impl Dataverse {
         columns
     }
 
-    #[cfg(test)]
-    pub(super) fn phone_columns_for_tests(&self) -> Vec<&str> {
-        self.phone_columns()
-    }
-
     /// `Crm::find_contact`: the whole notations first, then (when enabled and nothing was
     /// found) the seven-digit fragments; every row re-checked here.
     pub(super) async fn search_contact(
@@ -141,8 +136,8 @@ impl Dataverse {
         })
     }
 
-    /// `Crm::create_contact`: the number in the phone column and as `lastname`, under the
-    /// number's `contactid`. A contact with that id already (another creator won the race, or
+    /// `Crm::create_contact`: the number in the phone column (its digits in the digits column)
+    /// and as the name (`lastname` by default), under the number's `contactid`. A contact with that id already (another creator won the race, or
     /// an earlier attempt's answer got lost) is read and returned instead.
     pub(super) async fn insert_contact(
         &self,

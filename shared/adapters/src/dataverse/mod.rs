@@ -71,7 +71,6 @@ mod tests;
 mod web_api;
 
 pub use contacts::SearchStep;
-pub use env::LEAVE_OUT;
 pub use keys::default_id_namespace;
 pub use odata::odata_string;
 pub use phonecall::activity_id;

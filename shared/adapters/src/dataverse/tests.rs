@@ -367,7 +367,7 @@ async fn every_column_name_has_a_variable_and_the_seed_default() {
     assert_eq!(custom.deal_stage_column.as_deref(), Some("cr1a2_stage"));
     let adapter = Dataverse::new(custom, RetryPolicy::default()).expect("valid");
     assert_eq!(
-        adapter.phone_columns_for_tests(),
+        adapter.phone_columns(),
         ["cr1a2_work", "telephone3", "cr1a2_mobile", "cr1a2_digits"]
     );
     assert_eq!(
