@@ -890,3 +890,177 @@ async fn client_supplied_keys_create_contacts_notes_and_deals_once() {
     );
     assert_eq!(sandbox.state().dataverse.deals_of(&owner), ["New client"]);
 }
+
+/// A tenant's schema is its own: a column it does not have, custom-looking or not, is refused
+/// in `$select`, `$filter`, `$orderby` and in a write, until a maker adds it; the seed tenant
+/// has the UTM columns.
+#[tokio::test]
+async fn only_the_columns_the_tenant_has_are_read_or_written() {
+    let (sandbox, token) = start().await;
+    let contact =
+        sandbox
+            .state()
+            .dataverse
+            .seed_contact("+380501234567", "Olha Petrenko", MANAGER_USER_ID);
+    let reads = [
+        "contacts?$select=contactid,cr1a2_mobile",
+        "contacts?$filter=cr1a2_mobile%20eq%20'1'",
+        "contacts?$filter=contains(cr1a2_mobile,'1')",
+        "contacts?$orderby=cr1a2_mobile",
+        "contacts?$select=mobile",
+    ];
+    let write = |column: &str| json!({ column: "+380501234567" });
+    for target in reads {
+        let reply = api(&sandbox, &token, "GET", target, &[], None).await;
+        assert_eq!(reply.status, 400, "{target}: {}", reply.body);
+        assert!(reply.error_message().contains("mobile"), "{target}");
+    }
+    for column in ["cr1a2_mobile", "mobile"] {
+        let reply = api(
+            &sandbox,
+            &token,
+            "PATCH",
+            &format!("contacts({contact})"),
+            &[("If-Match", "*")],
+            Some(write(column)),
+        )
+        .await;
+        assert_eq!(reply.status, 400, "{column}: {}", reply.body);
+        assert!(
+            reply.error_message().contains("Invalid property"),
+            "{column}"
+        );
+    }
+    let seeded = api(
+        &sandbox,
+        &token,
+        "GET",
+        "contacts?$select=new_utmsource",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(seeded.status, 200, "{}", seeded.body);
+
+    sandbox
+        .state()
+        .dataverse
+        .add_custom_column("contact", "cr1a2_mobile", 50)
+        .expect("a custom column name");
+    let written = api(
+        &sandbox,
+        &token,
+        "PATCH",
+        &format!("contacts({contact})"),
+        &[("If-Match", "*")],
+        Some(write("cr1a2_mobile")),
+    )
+    .await;
+    assert_eq!(written.status, 204, "{}", written.body);
+    for target in reads.iter().take(4) {
+        let reply = api(&sandbox, &token, "GET", target, &[], None).await;
+        assert_eq!(reply.status, 200, "{target}: {}", reply.body);
+    }
+    let mobile = sandbox.state().dataverse.contact(&contact).expect("kept")["cr1a2_mobile"].clone();
+    assert_eq!(mobile, "+380501234567");
+    // Standard names cannot be added, nor names without a publisher prefix.
+    let mut state = sandbox.state();
+    assert!(
+        state
+            .dataverse
+            .add_custom_column("contact", "mobile", 50)
+            .is_err()
+    );
+    assert!(
+        state
+            .dataverse
+            .add_custom_column("contact", "mscrm_x", 50)
+            .is_err()
+    );
+    assert!(
+        state
+            .dataverse
+            .add_custom_column("annotation", "cr1a2_x", 50)
+            .is_err()
+    );
+}
+
+/// `contains`/`endswith` compare text without case and see the separators as they are: a
+/// fragment matches a number stored with the same grouping only.
+#[tokio::test]
+async fn contains_and_endswith_match_the_stored_text() {
+    let (sandbox, token) = start().await;
+    let formatted = sandbox.state().dataverse.seed_contact(
+        "+38 (050) 123-45-67",
+        "Olha Petrenko",
+        MANAGER_USER_ID,
+    );
+    let query = |filter: &str| {
+        format!(
+            "contacts?$select=contactid&$filter={}",
+            percent_encoding::utf8_percent_encode(filter, percent_encoding::NON_ALPHANUMERIC)
+        )
+    };
+    for (filter, found) in [
+        ("contains(telephone1,'123-45-67')", true),
+        ("endswith(telephone1,'123-45-67')", true),
+        ("contains(telephone1,'1234567')", false),
+        ("contains(telephone1,'123 45 67')", false),
+        (
+            "contains(telephone1,'(050)') and startswith(telephone1,'+38')",
+            true,
+        ),
+        ("contains(fullname,'PETRENKO')", true),
+    ] {
+        let reply = api(&sandbox, &token, "GET", &query(filter), &[], None).await;
+        assert_eq!(reply.status, 200, "{filter}: {}", reply.body);
+        let ids: Vec<Value> = reply.json()["value"]
+            .as_array()
+            .map(|rows| rows.iter().map(|r| r["contactid"].clone()).collect())
+            .unwrap_or_default();
+        let expected = if found {
+            vec![json!(formatted)]
+        } else {
+            vec![]
+        };
+        assert_eq!(ids, expected, "{filter}");
+    }
+}
+
+/// A phone call, note or deal bound to a contact that was deleted is refused with 400
+/// `0x80040217` naming the contact; nothing is written.
+#[tokio::test]
+async fn a_write_bound_to_a_deleted_contact_does_not_exist() {
+    let (sandbox, token) = start().await;
+    let contact =
+        sandbox
+            .state()
+            .dataverse
+            .seed_contact("+380501234567", "Olha Petrenko", MANAGER_USER_ID);
+    assert!(sandbox.state().dataverse.delete_contact(&contact));
+    let bind = format!("/contacts({contact})");
+    for (set, body) in [
+        ("phonecalls", phonecall_body(&contact)),
+        (
+            "annotations",
+            json!({"notetext": "Wants a quote", "objectid_contact@odata.bind": bind}),
+        ),
+        (
+            "opportunities",
+            json!({"name": "New client", "customerid_contact@odata.bind": bind}),
+        ),
+    ] {
+        let reply = api(&sandbox, &token, "POST", set, &[], Some(body)).await;
+        assert_eq!(reply.status, 400, "{set}: {}", reply.body);
+        assert_eq!(reply.error_code(), "0x80040217", "{set}");
+        assert_eq!(
+            reply.error_message(),
+            format!("contact With Id = {contact} Does Not Exist"),
+            "{set}"
+        );
+    }
+    let state = sandbox.state();
+    assert_eq!(state.dataverse.call_count(), 0);
+    assert!(state.dataverse.notes().is_empty());
+    assert!(state.dataverse.opportunities().is_empty());
+}

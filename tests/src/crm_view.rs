@@ -7,11 +7,23 @@ use crm_sandbox::Sandbox;
 pub struct CrmView<'a> {
     pub kind: CrmKind,
     pub sandbox: &'a Sandbox,
+    /// The Dataverse column of the UTM source (`DATAVERSE_UTM_SOURCE_COLUMN`).
+    dataverse_utm_source: String,
 }
 
 impl<'a> CrmView<'a> {
     pub fn new(kind: CrmKind, sandbox: &'a Sandbox) -> Self {
-        Self { kind, sandbox }
+        Self {
+            kind,
+            sandbox,
+            dataverse_utm_source: "new_utmsource".into(),
+        }
+    }
+
+    /// Reads the UTM source from the column the bridge was configured with.
+    pub fn with_dataverse_utm_source(mut self, column: &str) -> Self {
+        self.dataverse_utm_source = column.to_owned();
+        self
     }
 
     /// Stores a contact with the number as a person typed it; returns its id.
@@ -119,7 +131,7 @@ impl<'a> CrmView<'a> {
     }
 
     /// The UTM source as written on the contact (NetHunt field "Джерело", Dataverse column
-    /// `new_utmsource`).
+    /// `new_utmsource` or the configured one).
     pub fn utm_source_of(&self, contact_id: &str) -> Option<String> {
         let state = self.sandbox.state();
         let value = match self.kind {
@@ -129,7 +141,7 @@ impl<'a> CrmView<'a> {
             CrmKind::Dataverse => state
                 .dataverse
                 .contact(contact_id)
-                .and_then(|c| c.get("new_utmsource").cloned()),
+                .and_then(|c| c.get(&self.dataverse_utm_source).cloned()),
         };
         value.and_then(|v| v.as_str().map(str::to_owned))
     }

@@ -125,7 +125,11 @@ impl Rig {
     }
 
     pub fn crm(&self) -> CrmView<'_> {
-        CrmView::new(self.kind, &self.sandbox)
+        let view = CrmView::new(self.kind, &self.sandbox);
+        match self.vars.get("DATAVERSE_UTM_SOURCE_COLUMN") {
+            Some(column) if !column.is_empty() => view.with_dataverse_utm_source(column),
+            _ => view,
+        }
     }
 
     pub fn system_user(&self) -> String {

@@ -4,7 +4,8 @@
 //! opportunities, owners, UTM columns, errors, throttling and deadlines.
 //!
 //! Every test starts its own sandbox and asserts the exact CRM requests it caused. The
-//! minimum per operation: find = 1 (+1 token request on first use), create contact = 1
+//! minimum per operation: find = 1 (+1 token request on first use) for a number stored in a
+//! whole notation, 2 otherwise (the search by the last seven digits), create contact = 1
 //! (under the number's deterministic `contactid`; fences are in `crm_fences.rs`),
 //! log call = 2 (POST + PATCH that closes it; 1 when a missed call is left open by the
 //! `CallBack`/`Open` policies), note = 1, deal = 1, owner = 1, deal owner = 1, UTM = 1,
@@ -217,6 +218,7 @@ async fn a_token_is_renewed_before_it_expires_without_a_401() {
     let sandbox = start().await;
     // A 2-second token is reused for half its life.
     sandbox.state().dataverse.token_lifetime_secs = 2;
+    seed_client(&sandbox, CLIENT, "Olha Petrenko", MANAGER_USER_ID);
     let crm = dataverse_for(&sandbox);
     crm.find_contact(&phone(CLIENT), deadline()).await.unwrap();
     crm.find_contact(&phone(CLIENT), deadline()).await.unwrap();
@@ -310,11 +312,48 @@ async fn find_sends_plus_as_percent_2b_and_returns_the_contact() {
     assert!(query.contains("$filter="), "{query}");
 }
 
+/// A number in no contact costs both searches; a contact whose number merely ends in the same
+/// seven digits (another operator code) is returned by the second and dropped by the re-check.
 #[tokio::test]
-async fn an_unknown_number_is_none() {
+async fn an_unknown_number_is_none_even_when_another_ends_in_its_digits() {
     let sandbox = start().await;
     seed_client(&sandbox, "+380671112233", "Somebody Else", MANAGER_USER_ID);
+    seed_client(
+        &sandbox,
+        "+38 (067) 123-45-67",
+        "Neighbour",
+        MANAGER_USER_ID,
+    );
+    seed_client(&sandbox, "380661234567", "Other Neighbour", MANAGER_USER_ID);
     let crm = dataverse_for(&sandbox);
+
+    let found = crm.find_contact(&phone(CLIENT), deadline()).await.unwrap();
+
+    assert_eq!(found, None);
+    assert_eq!(
+        requests(&sandbox),
+        ["POST token 200", "GET /contacts 200", "GET /contacts 200"]
+    );
+    let fragments = sandbox.requests()[2].query.clone().unwrap_or_default();
+    assert!(
+        fragments.contains("contains(telephone1,%27123-45-67%27)"),
+        "{fragments}"
+    );
+}
+
+/// Without the fragment search, a lookup is one request and finds the whole notations only.
+#[tokio::test]
+async fn the_fragment_search_can_be_turned_off() {
+    let sandbox = start().await;
+    seed_client(
+        &sandbox,
+        "+38 (050) 123-45-67",
+        "Formatted",
+        MANAGER_USER_ID,
+    );
+    let mut config = dataverse_config_for(&sandbox);
+    config.fragment_search = false;
+    let crm = dataverse_with(config);
 
     let found = crm.find_contact(&phone(CLIENT), deadline()).await.unwrap();
 
@@ -323,11 +362,11 @@ async fn an_unknown_number_is_none() {
 }
 
 #[tokio::test]
-async fn numbers_stored_as_digits_or_nationally_are_found_formatted_ones_are_not() {
+async fn whole_notations_take_one_request_formatted_ones_two() {
     let sandbox = start().await;
     let digits = seed_client(&sandbox, "380671112233", "Digits Only", MANAGER_USER_ID);
     let national = seed_client(&sandbox, "0931112233", "National", MANAGER_USER_ID);
-    seed_client(
+    let formatted = seed_client(
         &sandbox,
         "+38 (050) 765-43-21",
         "Formatted",
@@ -343,19 +382,19 @@ async fn numbers_stored_as_digits_or_nationally_are_found_formatted_ones_are_not
         .find_contact(&phone("+380931112233"), deadline())
         .await
         .unwrap();
-    // Documented limitation: `eq` cannot match a number written with separators.
-    let formatted = crm
+    let by_fragment = crm
         .find_contact(&phone("+380507654321"), deadline())
         .await
         .unwrap();
 
     assert_eq!(by_digits.map(|c| c.id), Some(digits.id));
     assert_eq!(by_national.map(|c| c.id), Some(national.id));
-    assert_eq!(formatted, None);
+    assert_eq!(by_fragment.map(|c| c.id), Some(formatted.id));
     assert_eq!(
         requests(&sandbox),
         [
             "POST token 200",
+            "GET /contacts 200",
             "GET /contacts 200",
             "GET /contacts 200",
             "GET /contacts 200"
@@ -568,7 +607,7 @@ async fn utm_tags_fill_only_their_columns() {
     assert_eq!(stored["new_utmsource"], "google");
     assert_eq!(stored["new_utmmedium"], "cpc");
     assert_eq!(stored["new_utmcampaign"], "spring'24");
-    assert_eq!(stored.get("new_utmterm"), None);
+    assert_eq!(stored["new_utmterm"], Value::Null);
     assert_eq!(
         stored["new_utmcontent"].as_str().map(|s| s.chars().count()),
         Some(100)
@@ -1240,5 +1279,84 @@ fn card_links_point_at_the_contact_form() {
     assert_eq!(
         crm.contact_card_url("3f0e6c1a-1111-4222-8333-944455556666"),
         "https://org.crm4.dynamics.com/main.aspx?etn=contact&id=3f0e6c1a-1111-4222-8333-944455556666&pagetype=entityrecord"
+    );
+}
+
+// --- a contact deleted since it was found -------------------------------------------------------
+
+/// Dataverse refuses a phone call, note or deal bound to a deleted contact with 400 "Does Not
+/// Exist": the adapter says NotFound, which makes the caller find or create the client again.
+/// A missing user stays a refusal.
+#[tokio::test]
+async fn a_call_note_or_deal_on_a_deleted_contact_is_not_found() {
+    let sandbox = start().await;
+    let client = seed_client(&sandbox, CLIENT, "Olha Petrenko", MANAGER_USER_ID);
+    assert!(sandbox.state().dataverse.delete_contact(&client.id));
+    let crm = dataverse_for(&sandbox);
+
+    let call = crm
+        .log_call(
+            &activity(
+                "ua0_-1.1",
+                Direction::Incoming,
+                CallStatus::Answered,
+                &client,
+            ),
+            deadline(),
+        )
+        .await;
+    let note = crm
+        .add_note(
+            &bridge_core::ports::NewNote {
+                contact_id: client.id.clone(),
+                call_id: "ua0_-1.1".into(),
+                title: "AI".into(),
+                text: "Summary".into(),
+                recheck: false,
+            },
+            deadline(),
+        )
+        .await;
+    let deal = crm
+        .create_deal(
+            &client,
+            &NewDeal {
+                name: "Дзвінок з +380501234567".into(),
+                stage: None,
+                owner: None,
+                recheck: false,
+            },
+            deadline(),
+        )
+        .await;
+
+    for (what, result) in [
+        ("call", call.map(|_| ())),
+        ("note", note),
+        ("deal", deal.map(|_| ())),
+    ] {
+        assert!(
+            matches!(&result, Err(CrmError::NotFound(m)) if m.contains("Does Not Exist")),
+            "{what}: {result:?}"
+        );
+    }
+    assert_eq!(sandbox.state().dataverse.call_count(), 0);
+
+    // The contact is there, the owner is not: a refusal, not a missing client.
+    let alive = seed_client(&sandbox, "+380671112233", "Somebody", MANAGER_USER_ID);
+    let mut by_stranger = activity(
+        "ua0_-1.2",
+        Direction::Incoming,
+        CallStatus::Answered,
+        &alive,
+    );
+    by_stranger.owner = CrmUser {
+        id: "5a0c1e2d-3b4f-4a5e-8c6d-7e8f90a1b2ff".into(),
+        name: None,
+    };
+    let refused = crm.log_call(&by_stranger, deadline()).await;
+    assert!(
+        matches!(&refused, Err(CrmError::Rejected { status: 400, .. })),
+        "{refused:?}"
     );
 }

@@ -220,18 +220,17 @@ impl DataverseState {
         annotations: &Annotations,
         base: &str,
     ) -> Result<Response, ApiError> {
-        validate_columns(entity, options.select.as_deref())?;
+        let known = |column: &str| self.is_readable(entity, column);
+        validate_columns(entity, options.select.as_deref(), &known)?;
         let filter = match &options.filter {
-            Some(text) => Some(filter::parse(text, |c| entity.is_readable(c)).map_err(
-                |e| match e {
-                    filter::Error::UnknownProperty(name) => unknown_property(entity, &name),
-                    filter::Error::Syntax(message) => bad_request(&message),
-                },
-            )?),
+            Some(text) => Some(filter::parse(text, known).map_err(|e| match e {
+                filter::Error::UnknownProperty(name) => unknown_property(entity, &name),
+                filter::Error::Syntax(message) => bad_request(&message),
+            })?),
             None => None,
         };
         let expand_parties = self.expand_parties(entity, options)?;
-        let order = parse_orderby(entity, options.orderby.as_deref())?;
+        let order = parse_orderby(entity, options.orderby.as_deref(), &known)?;
         let mut rows: Vec<(&Record, Map<String, Value>)> = self
             .table(entity)
             .iter()
@@ -281,7 +280,8 @@ impl DataverseState {
         annotations: &Annotations,
         base: &str,
     ) -> Result<Response, ApiError> {
-        validate_columns(entity, options.select.as_deref())?;
+        let known = |column: &str| self.is_readable(entity, column);
+        validate_columns(entity, options.select.as_deref(), &known)?;
         let expand_parties = self.expand_parties(entity, options)?;
         let Some(record) = self.find(entity, id) else {
             return Err(dv_error(

@@ -9,10 +9,13 @@
 //!   space, so an unencoded `+380…` matches nothing. `$filter` understands `eq`/`ne`, `and`,
 //!   `or`, `not`, parentheses and `contains`/`startswith`/`endswith`; strings compare without
 //!   case; `''` is a quote inside a literal.
-//! - Writes reject unknown columns and unknown `@odata.bind` navigation properties with 400
-//!   `0x80060888`, binds to records that do not exist with 400, over-long text with 400.
-//!   Contacts and opportunities also take any custom column (`prefix_name`), as a tenant with
-//!   its own fields would.
+//! - Reads (`$select`, `$filter`, `$orderby`) and writes reject every column the table does not
+//!   have, standard or custom, with 400 (`Could not find a property named …` / `Invalid property
+//!   …`), unknown `@odata.bind` navigation properties with 400 `0x80060888`, binds to records
+//!   that do not exist with 400 `0x80040217` (`contact With Id = … Does Not Exist`), over-long
+//!   text with 400. The tenant's custom columns (`<publisher prefix>_<name>`) are its own: the
+//!   seed tenant has the UTM columns `new_utmsource` … `new_utmcontent` on contacts, and a test
+//!   adds others with [`DataverseState::add_custom_column`].
 //! - `statecode`/`statuscode` in a create body are ignored (IsValidForCreate = false); a phone
 //!   call is closed by a PATCH with a valid state/status pair, after which it is read-only.
 //! - A POST may carry the row's primary key (`contactid`, `annotationid`, `opportunityid`,
@@ -41,7 +44,7 @@ use axum::routing::{any, post};
 use crate::AppState;
 
 pub use page::html_section;
-pub use store::DataverseState;
+pub use store::{DataverseState, SchemaError};
 
 /// The Web API root under the environment URL.
 pub const API_PREFIX: &str = "/api/data/v9.2";

@@ -85,9 +85,14 @@ pub(super) fn parse_resource(resource: &str) -> Result<(Entity, Option<String>),
     }
 }
 
-pub(super) fn validate_columns(entity: Entity, columns: Option<&[String]>) -> Result<(), ApiError> {
+/// Every selected column is one the table has (`known`).
+pub(super) fn validate_columns(
+    entity: Entity,
+    columns: Option<&[String]>,
+    known: &dyn Fn(&str) -> bool,
+) -> Result<(), ApiError> {
     for column in columns.unwrap_or_default() {
-        if !entity.is_readable(column) {
+        if !known(column) {
             return Err(unknown_property(entity, column));
         }
     }
@@ -97,6 +102,7 @@ pub(super) fn validate_columns(entity: Entity, columns: Option<&[String]>) -> Re
 pub(super) fn parse_orderby(
     entity: Entity,
     orderby: Option<&str>,
+    known: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<(String, bool)>, ApiError> {
     let mut order = Vec::new();
     for item in orderby.unwrap_or_default().split(',') {
@@ -104,7 +110,7 @@ pub(super) fn parse_orderby(
         let Some(column) = words.next() else {
             continue;
         };
-        if !entity.is_readable(column) {
+        if !known(column) {
             return Err(unknown_property(entity, column));
         }
         let descending = match words.next() {

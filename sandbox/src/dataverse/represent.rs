@@ -29,8 +29,11 @@ impl DataverseState {
                 record.columns.get(*column).cloned().unwrap_or(Value::Null),
             );
         }
-        for (column, value) in &record.columns {
-            all.entry(column.clone()).or_insert_with(|| value.clone());
+        for column in self.custom_columns_of(entity) {
+            all.insert(
+                column.to_owned(),
+                record.columns.get(column).cloned().unwrap_or(Value::Null),
+            );
         }
         all.insert("createdon".into(), json!(record.created));
         all.insert("modifiedon".into(), json!(record.modified));

@@ -39,7 +39,8 @@ pub(super) struct Spec {
     pub(super) key: &'static str,
     pub(super) columns: &'static [(&'static str, Kind)],
     pub(super) binds: &'static [Bind],
-    /// Custom columns (`new_utmsource`) are accepted and stored.
+    /// A tenant can add its own columns (`new_utmsource`) to this table; which ones it has is
+    /// the tenant's ([`super::DataverseState::add_custom_column`]).
     custom_columns: bool,
 }
 
@@ -231,8 +232,10 @@ impl Entity {
         self == Self::PhoneCall
     }
 
-    /// Whether `name` can be selected, filtered or ordered on.
-    pub(super) fn is_readable(self, name: &str) -> bool {
+    /// Whether `name` is one of the table's standard columns or lookups that can be selected,
+    /// filtered or ordered on. The tenant's custom columns come on top
+    /// ([`super::DataverseState::is_readable`]).
+    pub(super) fn is_standard_readable(self, name: &str) -> bool {
         let spec = self.spec();
         name == spec.key
             || name == "createdon"
@@ -244,26 +247,48 @@ impl Entity {
                 .iter()
                 .any(|b| name == format!("_{}_value", b.attribute))
             || (self.is_activity() && (name == "statecode" || name == "statuscode"))
-            || (spec.custom_columns && is_custom_column(name))
     }
 
-    pub(super) fn column_kind(self, name: &str) -> Option<Kind> {
-        let spec = self.spec();
-        match spec.columns.iter().find(|(c, _)| *c == name) {
-            Some((_, kind)) => Some(*kind),
-            None if spec.custom_columns && is_custom_column(name) => Some(Kind::Text(4000)),
-            None => None,
-        }
+    /// The kind of a standard column.
+    pub(super) fn standard_column_kind(self, name: &str) -> Option<Kind> {
+        self.spec()
+            .columns
+            .iter()
+            .find(|(c, _)| *c == name)
+            .map(|(_, kind)| *kind)
+    }
+
+    /// Whether a tenant can add its own columns to this table.
+    pub(super) fn takes_custom_columns(self) -> bool {
+        self.spec().custom_columns
+    }
+
+    pub(super) fn from_logical(logical: &str) -> Option<Self> {
+        [
+            Self::SystemUser,
+            Self::Contact,
+            Self::PhoneCall,
+            Self::Annotation,
+            Self::Opportunity,
+        ]
+        .into_iter()
+        .find(|e| e.spec().logical == logical)
     }
 }
 
-/// `new_utmsource`, `smart_callid`: a publisher prefix, an underscore, a name.
+/// `new_utmsource`, `cr1a2_mobile`: a publisher's customization prefix (2 to 8 letters and
+/// digits, starting with a letter, never `mscrm`), an underscore, a name; in lower case, as
+/// logical names are.
 pub(super) fn is_custom_column(name: &str) -> bool {
     match name.split_once('_') {
         Some((prefix, rest)) => {
-            !prefix.is_empty()
+            (2..=8).contains(&prefix.len())
+                && prefix.starts_with(|c: char| c.is_ascii_lowercase())
+                && prefix
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && !prefix.starts_with("mscrm")
                 && !rest.is_empty()
-                && prefix.chars().all(|c| c.is_ascii_lowercase())
                 && rest
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::datetime::now_rfc3339;
 use super::represent::Annotations;
-use super::schema::Entity;
+use super::schema::{Entity, Kind, is_custom_column};
 use super::{
     DEFAULT_TOKEN_LIFETIME_SECS, MANAGER_EMAIL, MANAGER_NAME, MANAGER_USER_ID, SYSTEM_USER_EMAIL,
     SYSTEM_USER_ID, SYSTEM_USER_NAME,
@@ -58,7 +58,48 @@ pub struct DataverseState {
     pub(super) sequence: u64,
     /// Requests that lacked the OData headers the contract asks for.
     pub(super) header_problems: Vec<String>,
+    /// The columns the tenant added to its tables: (table, logical name, maximum length).
+    custom_columns: Vec<(Entity, String, usize)>,
 }
+
+/// The custom columns of the seed tenant: the UTM columns under the default publisher's prefix
+/// (`new_`), text of Dataverse's default length for a new text column, 100 characters.
+const SEED_CUSTOM_COLUMNS: [&str; 5] = [
+    "new_utmsource",
+    "new_utmmedium",
+    "new_utmcampaign",
+    "new_utmterm",
+    "new_utmcontent",
+];
+
+/// Why a tenant's schema could not be changed as asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaError {
+    /// No table has this logical name.
+    UnknownTable(String),
+    /// The table takes no custom columns.
+    NoCustomColumns(String),
+    /// Not `<publisher prefix>_<name>` in lower case.
+    NotACustomName(String),
+    /// The table has no column of this name.
+    UnknownColumn(String),
+}
+
+impl std::fmt::Display for SchemaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::UnknownTable(table) => write!(f, "no table `{table}`"),
+            Self::NoCustomColumns(table) => write!(f, "table `{table}` takes no custom columns"),
+            Self::NotACustomName(name) => write!(
+                f,
+                "`{name}` is no custom column name (publisher prefix of 2-8 letters and digits, `_`, name)"
+            ),
+            Self::UnknownColumn(name) => write!(f, "no column `{name}`"),
+        }
+    }
+}
+
+impl std::error::Error for SchemaError {}
 
 impl Default for DataverseState {
     fn default() -> Self {
@@ -73,6 +114,10 @@ impl Default for DataverseState {
             token_lifetime_secs: DEFAULT_TOKEN_LIFETIME_SECS,
             sequence: 0,
             header_problems: Vec::new(),
+            custom_columns: SEED_CUSTOM_COLUMNS
+                .iter()
+                .map(|name| (Entity::Contact, (*name).to_owned(), 100))
+                .collect(),
         };
         state.insert_user(
             SYSTEM_USER_ID,
@@ -146,6 +191,23 @@ impl DataverseState {
     /// Stores a contact with `phone_as_stored` in `telephone1`, exactly as given, and returns
     /// its `contactid`.
     pub fn seed_contact(&mut self, phone_as_stored: &str, name: &str, owner_id: &str) -> String {
+        self.seed_contact_with(&[("telephone1", phone_as_stored)], name, owner_id)
+            .unwrap_or_else(|e| unreachable!("telephone1 is a standard column: {e}"))
+    }
+
+    /// Stores a contact whose `column`s hold the given values exactly as given (a number in a
+    /// custom phone column, in any notation), and returns its `contactid`.
+    pub fn seed_contact_with(
+        &mut self,
+        values: &[(&str, &str)],
+        name: &str,
+        owner_id: &str,
+    ) -> Result<String, SchemaError> {
+        for (column, _) in values {
+            if self.column_kind(Entity::Contact, column).is_none() {
+                return Err(SchemaError::UnknownColumn((*column).to_owned()));
+            }
+        }
         let mut columns = Map::new();
         let name = name.trim();
         let (first, last) = match name.rsplit_once(' ') {
@@ -158,7 +220,9 @@ impl DataverseState {
         if !last.is_empty() {
             columns.insert("lastname".into(), json!(last));
         }
-        columns.insert("telephone1".into(), json!(phone_as_stored));
+        for (column, value) in values {
+            columns.insert((*column).into(), json!(value));
+        }
         let id = new_guid();
         let mut record = self.new_record(id.clone(), columns);
         record.lookups.insert(
@@ -170,7 +234,68 @@ impl DataverseState {
         );
         refresh_fullname(&mut record);
         self.contacts.push(record);
-        id
+        Ok(id)
+    }
+
+    /// Deletes the contact, as a user would in Smart CRM: a write that binds to it is refused
+    /// from then on. What referred to it is left as it was. Returns whether it existed.
+    pub fn delete_contact(&mut self, contact_id: &str) -> bool {
+        let id = contact_id.to_ascii_lowercase();
+        let before = self.contacts.len();
+        self.contacts.retain(|c| c.id != id);
+        self.contacts.len() < before
+    }
+
+    /// Adds a custom column (single line of text of `max_chars`) to `table` (a logical name:
+    /// `contact`, `opportunity`), as a maker does in Power Apps. Until then, a read or write
+    /// naming it is refused like any unknown column.
+    pub fn add_custom_column(
+        &mut self,
+        table: &str,
+        column: &str,
+        max_chars: usize,
+    ) -> Result<(), SchemaError> {
+        let entity =
+            Entity::from_logical(table).ok_or_else(|| SchemaError::UnknownTable(table.into()))?;
+        if !entity.takes_custom_columns() {
+            return Err(SchemaError::NoCustomColumns(table.into()));
+        }
+        if !is_custom_column(column) {
+            return Err(SchemaError::NotACustomName(column.into()));
+        }
+        if self.custom_column(entity, column).is_none() {
+            self.custom_columns
+                .push((entity, column.to_owned(), max_chars));
+        }
+        Ok(())
+    }
+
+    /// Whether `name` can be selected, filtered or ordered on: a standard column or lookup of
+    /// the table, or one of the tenant's custom columns.
+    pub(super) fn is_readable(&self, entity: Entity, name: &str) -> bool {
+        entity.is_standard_readable(name) || self.custom_column(entity, name).is_some()
+    }
+
+    /// What the column holds, `None` when the table has no such column.
+    pub(super) fn column_kind(&self, entity: Entity, name: &str) -> Option<Kind> {
+        entity
+            .standard_column_kind(name)
+            .or_else(|| self.custom_column(entity, name).map(Kind::Text))
+    }
+
+    /// The tenant's custom columns of the table.
+    pub(super) fn custom_columns_of(&self, entity: Entity) -> impl Iterator<Item = &str> {
+        self.custom_columns
+            .iter()
+            .filter(move |(e, _, _)| *e == entity)
+            .map(|(_, name, _)| name.as_str())
+    }
+
+    fn custom_column(&self, entity: Entity, name: &str) -> Option<usize> {
+        self.custom_columns
+            .iter()
+            .find(|(e, n, _)| *e == entity && n == name)
+            .map(|(_, _, max)| *max)
     }
 
     // --- Dataverse-specific helpers ---------------------------------------------------------
@@ -236,6 +361,14 @@ impl DataverseState {
             }
             None => false,
         }
+    }
+
+    /// Every contact, oldest first, as `GET /contacts` returns them.
+    pub fn contacts(&self) -> Vec<Value> {
+        self.contacts
+            .iter()
+            .map(|c| Value::Object(self.represent(Entity::Contact, c, None, &Annotations::All)))
+            .collect()
     }
 
     /// Every note, as `GET /annotations` returns them.

@@ -18,9 +18,21 @@ fn dates_are_printed_in_utc() {
 fn custom_columns_have_a_prefix() {
     assert!(is_custom_column("new_utmsource"));
     assert!(is_custom_column("smart_utm_campaign"));
+    // The default publisher of an environment has a prefix like `cr1a2`.
+    assert!(is_custom_column("cr1a2_mobile"));
     assert!(!is_custom_column("utmsource"));
     assert!(!is_custom_column("_ownerid_value"));
     assert!(!is_custom_column("New_Utm"));
+    assert!(
+        !is_custom_column("x_mobile"),
+        "a prefix has 2 to 8 characters"
+    );
+    assert!(!is_custom_column("publisher1_mobile"));
+    assert!(
+        !is_custom_column("1cr_mobile"),
+        "a prefix starts with a letter"
+    );
+    assert!(!is_custom_column("mscrm_mobile"));
 }
 
 #[test]

@@ -158,7 +158,7 @@ impl DataverseState {
                 // The key is read on create; IsValidForUpdate = false on update.
             } else if entity.is_activity() && (name == "statecode" || name == "statuscode") {
                 // IsValidForCreate = false: ignored on create; an update reads them apart.
-            } else if let Some(kind) = entity.column_kind(name) {
+            } else if let Some(kind) = self.column_kind(entity, name) {
                 check_value(entity, name, kind, value)?;
                 if !matches!(kind, Kind::ReadOnly) {
                     changes.columns.push((name.clone(), value.clone()));
@@ -350,12 +350,7 @@ fn check_value(entity: Entity, name: &str, kind: Kind, value: &Value) -> Result<
         Kind::ReadOnly => Ok(()),
         Kind::Text(max) => {
             let Some(text) = value.as_str() else {
-                // Custom columns may be numbers or booleans too.
-                return if entity.spec().columns.iter().any(|(c, _)| *c == name) {
-                    Err(type_error("Edm.String"))
-                } else {
-                    Ok(())
-                };
+                return Err(type_error("Edm.String"));
             };
             if text.chars().count() > max {
                 return Err(dv_error(

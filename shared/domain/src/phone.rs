@@ -64,7 +64,12 @@ impl PhoneNumber {
             .map(|rest| format!("+{rest}"))
             .or_else(|| candidate.starts_with('+').then(|| candidate.clone()));
         let parsed = match &international {
-            Some(number) => phonenumber::parse(None, number),
+            // libphonenumber refuses some separators people type after the country code
+            // (`+38-050-123-45-67`): the digits alone are the same number.
+            Some(number) => phonenumber::parse(None, number)
+                .ok()
+                .filter(phonenumber::is_valid)
+                .map_or_else(|| phonenumber::parse(None, only_digits(number)), Ok),
             None => phonenumber::parse(Some(region), &candidate),
         }
         .map_err(|_| PhoneError::NotANumber)?;
@@ -152,6 +157,12 @@ impl PhoneNumber {
 /// stays out of the first call's answer, which matters most to smart forwarding.
 pub fn warm_up() {
     let _ = PhoneNumber::parse("+380441112233");
+}
+
+/// `+38-050-123-45-67` → `+380501234567`.
+fn only_digits(international: &str) -> String {
+    let digits: String = international.chars().filter(char::is_ascii_digit).collect();
+    format!("+{digits}")
 }
 
 /// Ukrainian numbers reach us with the trunk prefix of the Soviet plan (`8 050…`), with the
@@ -252,6 +263,7 @@ mod tests {
             "380501234567",
             "+380501234567",
             "+38 (050) 123-45-67",
+            "+38-050-123-45-67",
             "8 050 123 45 67",
             "80501234567",
             "00380501234567",

@@ -1,9 +1,10 @@
-//! Contacts: the lookup by phone number, a new contact named by its number under the number's
-//! deterministic id, UTM columns, and the owner as the client's responsible manager.
+//! Contacts: the lookup by phone number in every notation people type, a new contact named by
+//! its number under the number's deterministic id, UTM columns, and the owner as the client's
+//! responsible manager.
 
 use bridge_domain::activity::{ContactRef, CrmUser};
 use bridge_domain::deadline::Deadline;
-use bridge_domain::phone::PhoneNumber;
+use bridge_domain::phone::{PhoneNumber, SearchTerms};
 use bridge_domain::ports::crm::{Crm, CrmError};
 use bridge_domain::ringostat::Utm;
 use serde_json::{Map, Value, json};
@@ -17,9 +18,28 @@ use super::odata::{
 use super::web_api::{ApiRequest, Table};
 use crate::http::Replay;
 
-/// Contact columns searched for a number (the three the UI shows: `docs/vendor-contracts.md`,
-/// "Smart CRM: Microsoft Dataverse Web API and Entra ID", DV11).
-const PHONE_COLUMNS: [&str; 3] = ["telephone1", "mobilephone", "telephone2"];
+/// Rows asked of the whole-number search: one contact per number, a few duplicates at most.
+const WHOLE_PAGE: usize = 10;
+/// Rows asked of the fragment search: other numbers ending in the same seven digits come too,
+/// and are dropped by the re-check.
+pub(super) const FRAGMENT_PAGE: usize = 50;
+
+/// The two searches of a number, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchStep {
+    /// `eq` on every whole notation.
+    Whole,
+    /// `contains` on every seven-digit fragment.
+    Fragments,
+}
+
+/// What one search step found.
+pub(super) struct StepResult {
+    /// The oldest row that holds the number, as a contact.
+    pub(super) found: Option<ContactRef>,
+    /// Rows the server returned (matches of the text, before the re-check).
+    pub(super) rows: usize,
+}
 
 impl Dataverse {
     fn contact_ref(&self, row: &Value) -> Option<ContactRef> {
@@ -34,34 +54,66 @@ impl Dataverse {
         })
     }
 
-    /// Contact columns searched for a number: the standard three and the configured one.
-    fn phone_columns(&self) -> Vec<&str> {
-        let mut columns: Vec<&str> = PHONE_COLUMNS.to_vec();
-        if !columns.contains(&self.config.contact_phone_column.as_str()) {
-            columns.push(&self.config.contact_phone_column);
+    /// Contact columns searched for a number: the configured ones, the phone column and the
+    /// digits column, each once.
+    pub(super) fn phone_columns(&self) -> Vec<&str> {
+        let config = &self.config;
+        let mut columns: Vec<&str> = Vec::new();
+        let all = config
+            .search_columns
+            .iter()
+            .chain(std::iter::once(&config.contact_phone_column))
+            .chain(config.digits_column.as_ref());
+        for column in all {
+            if !columns.contains(&column.as_str()) {
+                columns.push(column);
+            }
         }
         columns
     }
 
-    /// `Crm::find_contact`: one filtered `GET /contacts`, every row re-checked here.
+    /// `Crm::find_contact`: the whole notations first, then (when enabled and nothing was
+    /// found) the seven-digit fragments; every row re-checked here.
     pub(super) async fn search_contact(
         &self,
         phone: &PhoneNumber,
         deadline: Deadline,
     ) -> Result<Option<ContactRef>, CrmError> {
+        let whole = self.search_step(phone, SearchStep::Whole, deadline).await?;
+        if whole.found.is_some() || !self.config.fragment_search {
+            return Ok(whole.found);
+        }
+        let fragments = self
+            .search_step(phone, SearchStep::Fragments, deadline)
+            .await?;
+        if fragments.found.is_none() && fragments.rows >= FRAGMENT_PAGE {
+            tracing::warn!(
+                phone = %phone.masked(),
+                rows = fragments.rows,
+                "Dataverse: a full page of contacts ends in the number's last seven digits and none is the number; \
+                 an older contact beyond the page would be missed (a digits column, DATAVERSE_DIGITS_COLUMN, finds it exactly)"
+            );
+        }
+        Ok(fragments.found)
+    }
+
+    /// One `GET /contacts` of a search, oldest first; the rows re-checked against `phone`.
+    pub(super) async fn search_step(
+        &self,
+        phone: &PhoneNumber,
+        step: SearchStep,
+        deadline: Deadline,
+    ) -> Result<StepResult, CrmError> {
         let columns = self.phone_columns();
-        let variants = phone_notations(phone);
-        let filter = columns
-            .iter()
-            .flat_map(|column| {
-                variants
-                    .iter()
-                    .map(move |v| format!("{column} eq {}", odata_string(v)))
-            })
-            .collect::<Vec<_>>()
-            .join(" or ");
+        let (filter, top) = step_filter(&columns, &phone.search_terms(), step);
+        if filter.is_empty() {
+            return Ok(StepResult {
+                found: None,
+                rows: 0,
+            });
+        }
         let path = format!(
-            "contacts?$select=contactid,fullname,{},_ownerid_value&$filter={}&$orderby={}&$top=10",
+            "contacts?$select=contactid,fullname,{},_ownerid_value&$filter={}&$orderby={}&$top={top}",
             columns.join(","),
             encode_query_value(&filter),
             encode_query_value("createdon asc"),
@@ -73,15 +125,19 @@ impl Dataverse {
         let found = rows.iter().find(|row| has_phone(row, &columns, phone));
         tracing::debug!(
             phone = %phone.masked(),
+            ?step,
             rows = rows.len(),
             found = found.is_some(),
             "Dataverse contact lookup"
         );
-        Ok(found.and_then(|row| self.contact_ref(row)))
+        Ok(StepResult {
+            found: found.and_then(|row| self.contact_ref(row)),
+            rows: rows.len(),
+        })
     }
 
-    /// `Crm::create_contact`: the number in the phone column and as `lastname`, under the
-    /// number's `contactid`. A contact with that id already (another creator won the race, or
+    /// `Crm::create_contact`: the number in the phone column (its digits in the digits column)
+    /// and as the name (`lastname` by default), under the number's `contactid`. A contact with that id already (another creator won the race, or
     /// an earlier attempt's answer got lost) is read and returned instead.
     pub(super) async fn insert_contact(
         &self,
@@ -97,8 +153,13 @@ impl Dataverse {
             self.config.contact_phone_column.clone(),
             json!(phone.e164()),
         );
-        // ApplicationRequired: the UI demands it (see the module comment).
-        body.insert("lastname".into(), json!(phone.e164()));
+        if let Some(digits) = &self.config.digits_column {
+            body.insert(digits.clone(), json!(phone.digits()));
+        }
+        // `lastname` is ApplicationRequired: the UI demands it (see the module comment).
+        if let Some(name) = &self.config.contact_name_column {
+            body.insert(name.clone(), json!(phone.e164()));
+        }
         body.insert(
             "ownerid@odata.bind".into(),
             json!(format!("/systemusers({owner_id})")),
@@ -240,12 +301,33 @@ fn has_phone(row: &Value, columns: &[&str], phone: &PhoneNumber) -> bool {
     })
 }
 
-/// The notations a number is searched in: E.164, international digits, and the national form
-/// with the trunk `0` for Ukrainian numbers (the bridge's default region).
-pub(super) fn phone_notations(phone: &PhoneNumber) -> Vec<String> {
-    let mut notations = vec![phone.e164().to_owned(), phone.digits().to_owned()];
-    if let Some(national) = phone.e164().strip_prefix("+380") {
-        notations.push(format!("0{national}"));
+/// The `$filter` of a search step and the rows it asks for.
+pub(super) fn step_filter(
+    columns: &[&str],
+    terms: &SearchTerms,
+    step: SearchStep,
+) -> (String, usize) {
+    match step {
+        SearchStep::Whole => (
+            any_of(columns, &terms.whole, |column, value| {
+                format!("{column} eq {}", odata_string(value))
+            }),
+            WHOLE_PAGE,
+        ),
+        SearchStep::Fragments => (
+            any_of(columns, &terms.fragments, |column, value| {
+                format!("contains({column},{})", odata_string(value))
+            }),
+            FRAGMENT_PAGE,
+        ),
     }
-    notations
+}
+
+/// `<condition(column, value)> or …` over every column and value; empty when there is none.
+fn any_of(columns: &[&str], values: &[String], condition: impl Fn(&str, &str) -> String) -> String {
+    columns
+        .iter()
+        .flat_map(|column| values.iter().map(|value| condition(column, value)))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }

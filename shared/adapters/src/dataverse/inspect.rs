@@ -3,12 +3,16 @@
 //! Dataverse answers; its type from `EntityDefinitions` metadata where the server has it), and
 //! is each configured user a real, enabled `systemuser`. Read-only.
 
+use std::time::{Duration, Instant};
+
 use bridge_domain::deadline::Deadline;
+use bridge_domain::phone::PhoneNumber;
 use bridge_domain::ports::crm::CrmError;
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::Dataverse;
+use super::contacts::SearchStep;
 use super::odata::{encode_query_value, error_of, non_empty, odata_string, parse_guid, rows};
 use super::web_api::ApiRequest;
 use crate::http;
@@ -20,6 +24,16 @@ pub enum ColumnProbe {
     Present,
     /// Dataverse refused the read: the column (or the table) does not exist; its message.
     Missing(String),
+}
+
+/// What one step of the contact search did.
+#[derive(Debug)]
+pub struct SearchProbe {
+    pub step: SearchStep,
+    /// The rows the server returned, or why it did not.
+    pub outcome: Result<usize, CrmError>,
+    /// From the request to the answer (the token included on a first request).
+    pub took: Duration,
 }
 
 /// A `systemuser` as the doctor needs it.
@@ -60,6 +74,30 @@ impl Dataverse {
             return Ok(ColumnProbe::Missing(http::crm_message(&body)));
         }
         Err(error_of(response).await)
+    }
+
+    /// Runs each step of the contact search for `phone` (the fragment step only when it is
+    /// configured, and whatever the first one found), timed: what a lookup of a number not in
+    /// the CRM costs.
+    pub async fn probe_search(&self, phone: &PhoneNumber, deadline: Deadline) -> Vec<SearchProbe> {
+        let mut steps = vec![SearchStep::Whole];
+        if self.config.fragment_search {
+            steps.push(SearchStep::Fragments);
+        }
+        let mut probes = Vec::new();
+        for step in steps {
+            let started = Instant::now();
+            let outcome = self
+                .search_step(phone, step, deadline)
+                .await
+                .map(|result| result.rows);
+            probes.push(SearchProbe {
+                step,
+                outcome,
+                took: started.elapsed(),
+            });
+        }
+        probes
     }
 
     /// The column's `AttributeType` (`String`, `Memo`, `Picklist`, …) from the metadata;

@@ -8,17 +8,26 @@
 //! - **Token**: fetched lazily on the first request, cached until 5 minutes before it expires
 //!   (half its lifetime for short-lived tokens), fetched again once when the API answers 401.
 //!   Concurrent requests share one fetch (the cache is a mutex held across it).
-//! - **Finding a contact**: one `GET /contacts` whose `$filter` compares `telephone1`,
-//!   `mobilephone`, `telephone2` (and the configured phone column) `eq` the number in E.164
-//!   (`+380501234567`), in international digits (`380501234567`) and, for Ukrainian numbers,
-//!   nationally (`0501234567`); `+` travels as `%2B`, `'` is doubled. Every row is re-checked
-//!   on the client after normalising the stored numbers. Numbers stored with separators
-//!   (`+38 (050) 123-45-67`, `050-123-45-67`) are **not found**: `eq` cannot match them and
-//!   `contains` on digits cannot span the separators. The bridge writes E.164 itself; clean
-//!   legacy data or add a digits-only column for such tenants. The oldest match wins
-//!   (`$orderby=createdon asc`) so a duplicated number always resolves to the same contact.
-//! - **New contact**: the number goes into the phone column (default `mobilephone`) and into
-//!   `lastname`. The API would accept a contact without a name, but `lastname` is
+//! - **Finding a contact** (`contacts`): people type numbers by hand (`+38 (050) 123-45-67`,
+//!   `050-123-45-67`, `8 050 123 45 67`), and a missed one means a duplicate contact. First one
+//!   `GET /contacts` whose `$filter` compares every searched column
+//!   ([`DataverseConfig::search_columns`], the phone column, the digits column) `eq` every
+//!   whole notation of [`PhoneNumber::search_terms`] (`+380501234567`, `380501234567`,
+//!   `00380501234567`, `0501234567`, `80501234567`): the numbers the bridge writes, and those
+//!   typed without separators, are found by an exact, indexable comparison. Only when no row
+//!   re-checks as the number, a second `GET` with `contains(<column>,'<fragment>')` for the
+//!   last seven digits in the groupings people type (`1234567`, `123 45 67`, `123-45-67`,
+//!   `123.45.67`, `123 4567`, `123-4567`) finds the rest. Every row of either answer is
+//!   re-checked on the client (its stored value parsed to E.164 and compared), so a fragment
+//!   matching another number (`067 123 45 67`) is never taken. `+` travels as `%2B`, `'` is
+//!   doubled. The oldest match wins (`$orderby=createdon asc`) so a duplicated number always
+//!   resolves to the same contact. The second request is a leading-wildcard query, which
+//!   Dataverse answers by scanning the table (and may throttle on a large one): a tenant can
+//!   turn it off ([`DataverseConfig::fragment_search`]) and keep a digits-only column
+//!   ([`DataverseConfig::digits_column`]) instead, which the bridge fills on the contacts it
+//!   creates.
+//! - **New contact**: the number goes into the phone column (default `mobilephone`), into
+//!   the digits column when there is one, and into the name column (default `lastname`). The API would accept a contact without a name, but `lastname` is
 //!   ApplicationRequired, so the model-driven UI would refuse the next edit of a nameless
 //!   contact; the number as its name is what the user sees anyway. `firstname` stays empty:
 //!   this is the seed's "contact with the phone number and no name".
@@ -38,7 +47,9 @@
 //!   concurrent creators of one number end with one contact; should that id belong to a
 //!   contact whose number was changed since, the contact is created without a fixed id.
 //! - **Errors**: a 400 about an unknown property or navigation property is a
-//!   [`CrmError::Config`] (a column name in the configuration does not exist in the tenant).
+//!   [`CrmError::Config`] (a column name in the configuration does not exist in the tenant). A
+//!   phone call, note or deal refused because its contact "Does Not Exist" (deleted since it
+//!   was found) is [`CrmError::NotFound`], so the caller can find or create the client again.
 //!
 //! Nothing here logs a token, the client secret or an unmasked phone number.
 //!
@@ -59,6 +70,7 @@ mod phonecall;
 mod tests;
 mod web_api;
 
+pub use contacts::SearchStep;
 pub use keys::default_id_namespace;
 pub use odata::odata_string;
 pub use phonecall::activity_id;
@@ -166,6 +178,19 @@ pub struct DataverseConfig {
     pub scope: Option<String>,
     /// Where a new contact's number goes (also searched). Default `mobilephone`.
     pub contact_phone_column: String,
+    /// Contact columns searched for a number besides the phone column. Default the three the
+    /// contact form shows: `telephone1` (Business Phone), `mobilephone`, `telephone2` (Home
+    /// Phone).
+    pub search_columns: Vec<String>,
+    /// A text column holding the number's digits with the country code (`380501234567`),
+    /// searched like the others and filled on the contacts the bridge creates; `None`: none.
+    pub digits_column: Option<String>,
+    /// Whether a number not found in a whole notation is searched for by its last seven digits
+    /// (`contains`, one more request). Default `true`.
+    pub fragment_search: bool,
+    /// Where a new contact's name (its number) goes; `None` leaves the name empty. Default
+    /// `lastname`.
+    pub contact_name_column: Option<String>,
     pub utm_columns: UtmColumns,
     /// Text column of `opportunity` that receives [`NewDeal::stage`]; default `stepname`
     /// ("Pipeline Phase"). `None` ignores the stage. Option-set stages are not supported.
@@ -175,6 +200,9 @@ pub struct DataverseConfig {
     pub app_url: Option<String>,
     /// Model-driven app id (`appid=`) of Smart CRM, so cards open inside its app.
     pub app_id: Option<String>,
+    /// A whole contact card link with `{id}` for the `contactid`, instead of the one built
+    /// from [`Self::app_url`] and [`Self::app_id`].
+    pub card_url_template: Option<String>,
     /// Namespace of the deterministic ids of new contacts, notes and deals; `None`:
     /// [`default_id_namespace`] of the environment URL. Every deployment writing to one
     /// environment must use the same one, and it must never change (the ids of records already
@@ -198,15 +226,27 @@ impl DataverseConfig {
             client_secret: client_secret.into(),
             scope: None,
             contact_phone_column: "mobilephone".into(),
+            search_columns: DEFAULT_SEARCH_COLUMNS.map(str::to_owned).to_vec(),
+            digits_column: None,
+            fragment_search: true,
+            contact_name_column: Some("lastname".into()),
             utm_columns: UtmColumns::default(),
             deal_stage_column: Some("stepname".into()),
             missed_call_state: MissedCallState::default(),
             app_url: None,
             app_id: None,
+            card_url_template: None,
             id_namespace: None,
         }
     }
 }
+
+/// Contact columns searched by default: the three phone numbers the contact form shows
+/// (`docs/vendor-contracts.md`, "Smart CRM: Microsoft Dataverse Web API and Entra ID", DV11).
+pub const DEFAULT_SEARCH_COLUMNS: [&str; 3] = ["telephone1", "mobilephone", "telephone2"];
+
+/// What stands for the contact's id in [`DataverseConfig::card_url_template`].
+pub const CARD_URL_ID: &str = "{id}";
 
 /// The Smart CRM (Dataverse) adapter.
 pub struct Dataverse {
@@ -255,6 +295,8 @@ impl Dataverse {
         let utm = &config.utm_columns;
         let columns = [
             Some(&config.contact_phone_column),
+            config.digits_column.as_ref(),
+            config.contact_name_column.as_ref(),
             config.deal_stage_column.as_ref(),
             utm.source.as_ref(),
             utm.medium.as_ref(),
@@ -262,12 +304,20 @@ impl Dataverse {
             utm.term.as_ref(),
             utm.content.as_ref(),
         ];
-        for column in columns.into_iter().flatten() {
+        for column in columns.into_iter().flatten().chain(&config.search_columns) {
             if !is_column_name(column) {
                 return Err(CrmError::Config(format!(
                     "{column:?} is not a Dataverse column logical name"
                 )));
             }
+        }
+        if utm.max_chars == 0 {
+            return Err(CrmError::Config(
+                "Dataverse UTM values cannot be cut to 0 characters".into(),
+            ));
+        }
+        if let Some(template) = &config.card_url_template {
+            check_card_url_template(template)?;
         }
         let scope = match &config.scope {
             Some(scope) => scope.clone(),
@@ -430,6 +480,9 @@ impl Crm for Dataverse {
 
     fn contact_card_url(&self, contact_id: &str) -> String {
         let id = utf8_percent_encode(contact_id, ID_PART);
+        if let Some(template) = &self.config.card_url_template {
+            return template.replace(CARD_URL_ID, &id.to_string());
+        }
         match &self.config.app_id {
             Some(app) => format!(
                 "{}/main.aspx?appid={}&etn=contact&id={id}&pagetype=entityrecord",
@@ -464,6 +517,24 @@ fn base_url(raw: &str, what: &str) -> Result<String, CrmError> {
     Ok(trimmed.to_owned())
 }
 
+/// A card link template must name the id and be an http(s) URL once it is filled in.
+fn check_card_url_template(template: &str) -> Result<(), CrmError> {
+    if !template.contains(CARD_URL_ID) {
+        return Err(CrmError::Config(format!(
+            "the card link template {template:?} has no `{CARD_URL_ID}` for the contact id"
+        )));
+    }
+    let example = template.replace(CARD_URL_ID, "00000000-0000-0000-0000-000000000000");
+    match reqwest::Url::parse(&example) {
+        Ok(url) if matches!(url.scheme(), "https" | "http") && url.host_str().is_some() => Ok(()),
+        _ => Err(CrmError::Config(format!(
+            "the card link template {template:?} is not an http(s) URL"
+        ))),
+    }
+}
+
+/// A column's logical name: lower-case letters, digits and `_` (custom columns carry their
+/// publisher's prefix, `cr1a2_mobile`).
 fn is_column_name(name: &str) -> bool {
     !name.is_empty()
         && name

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::Dataverse;
 use super::keys::Keyed;
-use super::odata::{created_id, guid, parse_guid, truncate, user_guid};
+use super::odata::{contact_gone, created_id, guid, parse_guid, truncate, user_guid};
 use super::web_api::ApiRequest;
 use crate::http::Replay;
 
@@ -37,7 +37,8 @@ impl Dataverse {
         });
         let request = ApiRequest::post("annotations".into(), &body, Replay::Safe);
         let read = format!("annotations({id})?$select=annotationid");
-        if let Keyed::Taken { .. } = self.post_keyed(&request, &read, deadline).await? {
+        let posted = self.post_keyed(&request, &read, deadline).await;
+        if let Keyed::Taken { .. } = posted.map_err(|e| contact_gone(e, &contact))? {
             tracing::debug!(annotation_id = %id, "Dataverse note already written");
         }
         Ok(())
@@ -84,7 +85,8 @@ impl Dataverse {
         )
         .prefer("return=representation");
         let read = format!("opportunities({id})?$select=opportunityid");
-        match self.post_keyed(&request, &read, deadline).await? {
+        let posted = self.post_keyed(&request, &read, deadline).await;
+        match posted.map_err(|e| contact_gone(e, &contact_id))? {
             Keyed::Created(response) => Ok(DealRef {
                 id: created_id(response, "opportunityid").await?,
             }),

@@ -93,6 +93,27 @@ pub(super) async fn error_of(response: Response) -> CrmError {
     }
 }
 
+/// A write refused because the contact it binds to is gone (deleted or merged since it was
+/// found): Dataverse answers 400 `0x80040217` "contact With Id = <id> Does Not Exist" rather
+/// than 404, which is [`CrmError::NotFound`] to the caller, who can find or create the client
+/// again. A user or any other record that does not exist stays the refusal it is.
+pub(super) fn contact_gone(error: CrmError, contact_guid: &str) -> CrmError {
+    match error {
+        CrmError::Rejected {
+            status: 400 | 404,
+            message,
+        } if names_missing_contact(&message, contact_guid) => CrmError::NotFound(message),
+        other => other,
+    }
+}
+
+fn names_missing_contact(message: &str, contact_guid: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("does not exist")
+        && (message.contains(&contact_guid.to_ascii_lowercase())
+            || message.contains("contact with id"))
+}
+
 fn is_schema_message(message: &str) -> bool {
     [
         "Invalid property",

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::odata::{error_of, guid, success_json, truncate, user_guid};
+use super::odata::{contact_gone, error_of, guid, success_json, truncate, user_guid};
 use super::web_api::ApiRequest;
 use super::{CALL_ID_NAMESPACE, Dataverse, MissedCallState};
 use crate::http::Replay;
@@ -150,7 +150,11 @@ impl Dataverse {
             Ok(response) if response.status().is_success() => true,
             // 412 0x80040237 "A record with matching key values already exists."
             Ok(response) if response.status() == StatusCode::PRECONDITION_FAILED => false,
-            Ok(response) => return Err(error_of(response).await),
+            // The contact was deleted since it was found: NotFound, so it is found again.
+            Ok(response) => {
+                let regarding = guid(&activity.regarding.id, "contact")?;
+                return Err(contact_gone(error_of(response).await, &regarding));
+            }
             // A duplicate can also come back as a 500 (`docs/vendor-contracts.md`, "Smart CRM:
             // Microsoft Dataverse Web API and Entra ID", DV23), or an earlier attempt
             // may have been written before its answer got lost: look before giving up.

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::auth::{entra_message, token_reuse_period};
-use super::contacts::phone_notations;
+use super::contacts::{FRAGMENT_PAGE, SearchStep, step_filter};
 use super::odata::{encode_query_value, truncate};
 use super::*;
 
@@ -59,14 +59,31 @@ fn tokens_are_reused_until_five_minutes_before_expiry() {
 }
 
 #[test]
-fn ukrainian_numbers_are_searched_in_three_notations() {
-    let phone = PhoneNumber::parse("0501234567").expect("valid");
+fn a_number_is_searched_whole_then_by_its_last_seven_digits() {
+    let terms = PhoneNumber::parse("0501234567")
+        .expect("valid")
+        .search_terms();
+    let (whole, top) = step_filter(&["telephone1", "cr1a2_mobile"], &terms, SearchStep::Whole);
+    assert_eq!(top, 10);
     assert_eq!(
-        phone_notations(&phone),
-        ["+380501234567", "380501234567", "0501234567"]
+        whole,
+        "telephone1 eq '+380501234567' or telephone1 eq '380501234567' or \
+         telephone1 eq '00380501234567' or telephone1 eq '0501234567' or \
+         telephone1 eq '80501234567' or cr1a2_mobile eq '+380501234567' or \
+         cr1a2_mobile eq '380501234567' or cr1a2_mobile eq '00380501234567' or \
+         cr1a2_mobile eq '0501234567' or cr1a2_mobile eq '80501234567'"
     );
-    let polish = PhoneNumber::parse("+48221234567").expect("valid");
-    assert_eq!(phone_notations(&polish), ["+48221234567", "48221234567"]);
+    let (fragments, top) = step_filter(&["telephone1"], &terms, SearchStep::Fragments);
+    assert_eq!(top, FRAGMENT_PAGE);
+    assert_eq!(
+        fragments,
+        "contains(telephone1,'1234567') or contains(telephone1,'123 45 67') or \
+         contains(telephone1,'123-45-67') or contains(telephone1,'123.45.67') or \
+         contains(telephone1,'123 4567') or contains(telephone1,'123-4567')"
+    );
+    // Sent as the server must read it: `+` escaped, spaces and quotes too.
+    assert!(encode_query_value(&whole).contains("%27%2B380501234567%27"));
+    assert!(!encode_query_value(&fragments).contains(' '));
 }
 
 #[test]
@@ -237,4 +254,161 @@ async fn the_id_namespace_is_read_from_its_variable() {
         error.to_string().contains("DATAVERSE_ID_NAMESPACE"),
         "{error}"
     );
+}
+
+#[test]
+fn a_write_about_a_deleted_contact_is_not_found() {
+    use super::odata::contact_gone;
+    let contact = "3f0e6c1a-1111-4222-8333-944455556666";
+    let refused = |message: String| CrmError::Rejected {
+        status: 400,
+        message,
+    };
+    let gone = contact_gone(
+        refused(format!("contact With Id = {contact} Does Not Exist")),
+        contact,
+    );
+    assert!(matches!(gone, CrmError::NotFound(_)), "{gone:?}");
+    // Another missing record (a user from the staff list) stays what it is.
+    let user = contact_gone(
+        refused("systemuser With Id = 5a0c1e2d-3b4f-4a5e-8c6d-7e8f90a1b2ff Does Not Exist".into()),
+        contact,
+    );
+    assert!(
+        matches!(user, CrmError::Rejected { status: 400, .. }),
+        "{user:?}"
+    );
+    let other = contact_gone(refused("Invalid property 'x'".into()), contact);
+    assert!(matches!(other, CrmError::Rejected { .. }), "{other:?}");
+    let transient = contact_gone(CrmError::Transient("HTTP 503".into()), contact);
+    assert!(matches!(transient, CrmError::Transient(_)));
+}
+
+/// Reads the Dataverse section from `vars` plus the required variables.
+async fn read_with(vars: &[(&'static str, &'static str)]) -> Result<DataverseConfig, String> {
+    use crate::registry::ReadSection;
+    use crate::secret_store::SecretStore;
+    use bridge_domain::secret::Secret;
+
+    let secrets = SecretStore::new("http://127.0.0.1:9", Secret::new(String::new()));
+    let vars: Vec<(&str, &str)> = [
+        ("DATAVERSE_URL", "https://org.crm4.dynamics.com"),
+        ("DATAVERSE_TENANT_ID", "tenant"),
+        ("DATAVERSE_CLIENT_ID", "app"),
+        ("DATAVERSE_CLIENT_SECRET", "s3cret"),
+    ]
+    .into_iter()
+    .chain(vars.iter().copied())
+    .collect();
+    let lookup = move |name: &str| {
+        vars.iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| (*v).to_owned())
+    };
+    DataverseConfig::read(&lookup, &secrets)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn every_column_name_has_a_variable_and_the_seed_default() {
+    let defaults = read_with(&[]).await.expect("valid");
+    assert_eq!(defaults.contact_phone_column, "mobilephone");
+    assert_eq!(
+        defaults.search_columns,
+        ["telephone1", "mobilephone", "telephone2"]
+    );
+    assert_eq!(defaults.digits_column, None);
+    assert!(defaults.fragment_search);
+    assert_eq!(defaults.contact_name_column.as_deref(), Some("lastname"));
+    assert_eq!(defaults.utm_columns, UtmColumns::default());
+    assert_eq!(defaults.deal_stage_column.as_deref(), Some("stepname"));
+    assert_eq!(defaults.app_url, None);
+    assert_eq!(defaults.card_url_template, None);
+
+    let custom = read_with(&[
+        ("DATAVERSE_PHONE_COLUMN", "cr1a2_Mobile"),
+        ("DATAVERSE_SEARCH_COLUMNS", " cr1a2_work , telephone3,"),
+        ("DATAVERSE_DIGITS_COLUMN", "cr1a2_digits"),
+        ("DATAVERSE_FRAGMENT_SEARCH", "false"),
+        ("DATAVERSE_CONTACT_NAME_COLUMN", "firstname"),
+        ("DATAVERSE_UTM_SOURCE_COLUMN", "cr1a2_source"),
+        ("DATAVERSE_UTM_MEDIUM_COLUMN", "cr1a2_medium"),
+        ("DATAVERSE_UTM_CAMPAIGN_COLUMN", "cr1a2_campaign"),
+        ("DATAVERSE_UTM_TERM_COLUMN", "-"),
+        ("DATAVERSE_UTM_CONTENT_COLUMN", "-"),
+        ("DATAVERSE_UTM_MAX_CHARS", "250"),
+        ("DATAVERSE_DEAL_STAGE_COLUMN", "cr1a2_stage"),
+        ("DATAVERSE_APP_URL", "https://smart.example.com/"),
+        (
+            "DATAVERSE_CARD_URL_TEMPLATE",
+            "https://smart.example.com/contacts/{id}",
+        ),
+    ])
+    .await
+    .expect("valid");
+    assert_eq!(custom.contact_phone_column, "cr1a2_mobile");
+    assert_eq!(custom.search_columns, ["cr1a2_work", "telephone3"]);
+    assert_eq!(custom.digits_column.as_deref(), Some("cr1a2_digits"));
+    assert!(!custom.fragment_search);
+    assert_eq!(custom.contact_name_column.as_deref(), Some("firstname"));
+    assert_eq!(
+        custom.utm_columns,
+        UtmColumns {
+            source: Some("cr1a2_source".into()),
+            medium: Some("cr1a2_medium".into()),
+            campaign: Some("cr1a2_campaign".into()),
+            term: None,
+            content: None,
+            max_chars: 250,
+        }
+    );
+    assert_eq!(custom.deal_stage_column.as_deref(), Some("cr1a2_stage"));
+    let adapter = Dataverse::new(custom, RetryPolicy::default()).expect("valid");
+    assert_eq!(
+        adapter.phone_columns(),
+        ["cr1a2_work", "telephone3", "cr1a2_mobile", "cr1a2_digits"]
+    );
+    assert_eq!(
+        adapter.contact_card_url("3f0e6c1a-1111-4222-8333-944455556666"),
+        "https://smart.example.com/contacts/3f0e6c1a-1111-4222-8333-944455556666"
+    );
+
+    let left_out = read_with(&[
+        ("DATAVERSE_CONTACT_NAME_COLUMN", "-"),
+        ("DATAVERSE_DEAL_STAGE_COLUMN", "-"),
+        ("DATAVERSE_SEARCH_COLUMNS", "-"),
+    ])
+    .await
+    .expect("valid");
+    assert_eq!(left_out.contact_name_column, None);
+    assert_eq!(left_out.deal_stage_column, None);
+    assert!(left_out.search_columns.is_empty());
+}
+
+#[tokio::test]
+async fn a_bad_column_or_link_names_its_variable() {
+    for (variable, value) in [
+        ("DATAVERSE_PHONE_COLUMN", "Mobile Phone"),
+        ("DATAVERSE_PHONE_COLUMN", "-"),
+        ("DATAVERSE_SEARCH_COLUMNS", "telephone1,telephone 2"),
+        ("DATAVERSE_DIGITS_COLUMN", "cr1a2-digits"),
+        ("DATAVERSE_CONTACT_NAME_COLUMN", "last name"),
+        ("DATAVERSE_UTM_SOURCE_COLUMN", "utm.source"),
+        ("DATAVERSE_UTM_CONTENT_COLUMN", "Джерело"),
+        ("DATAVERSE_UTM_MAX_CHARS", "0"),
+        ("DATAVERSE_UTM_MAX_CHARS", "5000"),
+        ("DATAVERSE_DEAL_STAGE_COLUMN", "stage!"),
+        ("DATAVERSE_FRAGMENT_SEARCH", "maybe"),
+        ("DATAVERSE_APP_URL", "smart.example.com"),
+        (
+            "DATAVERSE_CARD_URL_TEMPLATE",
+            "https://smart.example.com/contacts",
+        ),
+        ("DATAVERSE_CARD_URL_TEMPLATE", "{id}"),
+    ] {
+        let error = read_with(&[(variable, value)]).await.expect_err("refused");
+        assert!(error.contains(variable), "{variable}={value}: {error}");
+    }
 }

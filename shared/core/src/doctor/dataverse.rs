@@ -1,14 +1,18 @@
-//! Dataverse (Smart CRM): the app registration gets a token and reads; every table and column
-//! the bridge writes exists (a `$top=1` read selecting it) with a text type where the metadata
-//! says; `SYSTEM_USER_ID` and each `STAFF` id are GUIDs of existing, enabled `systemuser`s.
+//! Dataverse (Smart CRM): the app registration gets a token and reads; every column the bridge
+//! reads or writes exists (a `$top=1` read selecting it), each configured one named by its
+//! variable, with a text type where the metadata says; the contact search by phone runs, each
+//! of its steps timed; `SYSTEM_USER_ID` and each `STAFF` id are GUIDs of existing, enabled
+//! `systemuser`s.
 
-use bridge_adapters::dataverse::inspect::{ColumnProbe, UserFacts};
-use bridge_adapters::dataverse::{Dataverse, DataverseConfig};
+use std::time::Duration;
+
+use bridge_adapters::dataverse::inspect::{ColumnProbe, SearchProbe, UserFacts};
+use bridge_adapters::dataverse::{Dataverse, DataverseConfig, SearchStep};
 use bridge_adapters::http::RetryPolicy;
 use bridge_adapters::registry::ReadSection;
 use bridge_domain::Deadline;
 use bridge_domain::phone::PhoneNumber;
-use bridge_domain::ports::crm::{Crm, CrmError};
+use bridge_domain::ports::crm::CrmError;
 
 use super::nethunt::PROBE_NUMBER;
 use super::variables::is_email;
@@ -34,6 +38,10 @@ pub(super) async fn checks(inputs: &Inputs<'_, '_>) -> Vec<Check> {
                 "DATAVERSE_AUTHORITY"
             } else if text.contains("tenant") {
                 "DATAVERSE_TENANT_ID"
+            } else if text.contains("card link") {
+                "DATAVERSE_CARD_URL_TEMPLATE"
+            } else if text.contains("app URL") {
+                "DATAVERSE_APP_URL"
             } else if text.contains("column") {
                 "DATAVERSE_PHONE_COLUMN"
             } else {
@@ -49,36 +57,36 @@ pub(super) async fn checks(inputs: &Inputs<'_, '_>) -> Vec<Check> {
         }
     };
     let credentials = credentials(&crm).await;
-    // Reached and signed in; a search that failed on the phone column still lets the
-    // layout be checked (it says which name is wrong).
-    let reachable = credentials.verdict == Verdict::Ok
-        || credentials.variable.as_deref() == Some("DATAVERSE_PHONE_COLUMN");
+    let reachable = credentials.verdict == Verdict::Ok;
     checks.push(credentials);
     if reachable {
         checks.extend(users(inputs, Some(&crm)).await);
         checks.extend(columns(inputs, &crm, &config).await);
+        checks.push(search(&crm, &config).await);
     } else {
         checks.extend(users(inputs, None).await);
     }
     checks
 }
 
-/// A token, and a contact search by phone (the phone columns must exist for it).
+/// A token, and a read of the contact table.
 async fn credentials(crm: &Dataverse) -> Check {
     let name = "CRM";
     let api = crm.api_url().to_owned();
-    let result = match PhoneNumber::parse(PROBE_NUMBER) {
-        Ok(probe) => crm
-            .find_contact(&probe, Deadline::after(PROBE_TIME))
-            .await
-            .map(|_| ()),
-        Err(_) => Ok(()),
-    };
+    let result = crm
+        .probe_column("contacts", "contactid", Deadline::after(PROBE_TIME))
+        .await;
     match result {
-        Ok(()) => Check::ok(
+        Ok(ColumnProbe::Present) => Check::ok(
             name,
-            format!("Smart CRM at {api} accepted the credentials (a contact search ran)"),
+            format!("Smart CRM at {api} accepted the credentials (the contact table was read)"),
         ),
+        Ok(ColumnProbe::Missing(message)) => Check::failed(
+            name,
+            format!("Smart CRM at {api} could not read the contact table: {message}"),
+        )
+        .variable("DATAVERSE_URL")
+        .fix("DATAVERSE_URL must be the environment's URL (Power Platform admin center → Environments → the environment → Environment URL)"),
         Err(CrmError::Auth(message)) => Check::failed(
             name,
             format!(
@@ -92,7 +100,7 @@ async fn credentials(crm: &Dataverse) -> Check {
              app registration's, and the app must be an application user of the environment \
              (Power Platform admin center → Environment → Users → App users)",
         ),
-        Err(error) if error.is_transient() => Check::failed(
+        Err(error) => Check::failed(
             name,
             format!(
                 "the CRM could not be reached (token from {}, API {api}): {error}",
@@ -101,16 +109,92 @@ async fn credentials(crm: &Dataverse) -> Check {
         )
         .variable("DATAVERSE_URL")
         .fix("check the network, DATAVERSE_URL and DATAVERSE_AUTHORITY"),
-        Err(error) => Check::failed(
-            name,
-            format!("a contact search in Smart CRM at {api} failed: {error}"),
-        )
-        .variable("DATAVERSE_PHONE_COLUMN")
-        .fix("the phone column must exist on the contact table (see the column checks)"),
     }
 }
 
-/// One column the bridge writes.
+/// A search step slower than this makes every call from a new client wait as long.
+const SLOW_SEARCH: Duration = Duration::from_secs(2);
+
+/// The contact search by phone, each step timed, for a number that is in no CRM.
+async fn search(crm: &Dataverse, config: &DataverseConfig) -> Check {
+    let name = "Smart CRM contact search";
+    let Ok(probe) = PhoneNumber::parse(PROBE_NUMBER) else {
+        return Check::skipped(name, "no probe number");
+    };
+    let probes = crm.probe_search(&probe, Deadline::after(PROBE_TIME)).await;
+    let describe = |p: &SearchProbe| {
+        let what = match p.step {
+            SearchStep::Whole => "whole notations (eq)",
+            SearchStep::Fragments => "last seven digits (contains)",
+        };
+        format!("{what}: {} ms", p.took.as_millis())
+    };
+    let summary = probes.iter().map(describe).collect::<Vec<_>>().join(", ");
+    for probe in &probes {
+        match (&probe.outcome, probe.step) {
+            // A searched column the tenant does not have: the column checks name its variable.
+            (Err(CrmError::Config(_)), _) => {
+                return Check::skipped(
+                    name,
+                    "not run: a searched column does not exist (see the column checks)",
+                );
+            }
+            (Err(error), SearchStep::Whole) => {
+                return Check::failed(name, format!("the search by whole number failed: {error}"))
+                    .variable("DATAVERSE_SEARCH_COLUMNS")
+                    .fix("every searched column must be a text column of the contact table the application user can read");
+            }
+            (Err(error), SearchStep::Fragments) => {
+                return Check::failed(
+                    name,
+                    format!(
+                        "the search by the last seven digits (a leading-wildcard `contains`, which \
+                         Dataverse may throttle or time out on a large contact table) failed: {error}"
+                    ),
+                )
+                .variable("DATAVERSE_FRAGMENT_SEARCH")
+                .fix(
+                    "set DATAVERSE_FRAGMENT_SEARCH=false and add a digits-only column \
+                     (DATAVERSE_DIGITS_COLUMN) that holds every contact's number as digits",
+                );
+            }
+            (Ok(_), SearchStep::Fragments) if probe.took > SLOW_SEARCH => {
+                return Check::warning(
+                    name,
+                    format!(
+                        "the search by the last seven digits scans the contact table and took \
+                         {} ms ({summary}); every call from a new client waits as long",
+                        probe.took.as_millis()
+                    ),
+                )
+                .variable("DATAVERSE_FRAGMENT_SEARCH")
+                .fix(
+                    "keep it if numbers are typed by hand in many notations; otherwise set \
+                     DATAVERSE_FRAGMENT_SEARCH=false, and add a digits-only column \
+                     (DATAVERSE_DIGITS_COLUMN) for the numbers stored with separators",
+                );
+            }
+            _ => {}
+        }
+    }
+    let columns = config.search_columns.len();
+    Check::ok(
+        name,
+        format!(
+            "a number not in the CRM costs {} request(s) over the searched columns ({summary}); \
+             {columns} column(s) from DATAVERSE_SEARCH_COLUMNS plus the phone{} column",
+            probes.len(),
+            if config.digits_column.is_some() {
+                " and digits"
+            } else {
+                ""
+            },
+        ),
+    )
+}
+
+/// One column the bridge reads or writes, and the variable that names it (none for the standard
+/// columns every environment has).
 struct ColumnUse {
     entity_set: &'static str,
     logical: &'static str,
@@ -133,35 +217,49 @@ impl ColumnUse {
 const TEXT_TYPES: [&str; 2] = ["String", "Memo"];
 
 async fn columns(inputs: &Inputs<'_, '_>, crm: &Dataverse, config: &DataverseConfig) -> Vec<Check> {
-    let mut uses = vec![
-        ColumnUse {
-            variable: Some("DATAVERSE_PHONE_COLUMN"),
-            ..ColumnUse::new("contacts", "contact", &config.contact_phone_column)
-        },
-        ColumnUse::new("contacts", "contact", "lastname"),
-        ColumnUse::new("phonecalls", "phonecall", "subject"),
-        ColumnUse::new("annotations", "annotation", "notetext"),
-    ];
+    let contact = |column: &str, variable: &'static str| ColumnUse {
+        variable: Some(variable),
+        ..ColumnUse::new("contacts", "contact", column)
+    };
+    let mut uses = vec![contact(
+        &config.contact_phone_column,
+        "DATAVERSE_PHONE_COLUMN",
+    )];
+    for column in &config.search_columns {
+        if *column != config.contact_phone_column {
+            uses.push(contact(column, "DATAVERSE_SEARCH_COLUMNS"));
+        }
+    }
+    if let Some(column) = &config.digits_column {
+        uses.push(contact(column, "DATAVERSE_DIGITS_COLUMN"));
+    }
+    if let Some(column) = &config.contact_name_column {
+        uses.push(contact(column, "DATAVERSE_CONTACT_NAME_COLUMN"));
+    }
+    uses.push(ColumnUse::new("phonecalls", "phonecall", "subject"));
+    uses.push(ColumnUse::new("annotations", "annotation", "notetext"));
     if inputs.writes_utm() {
         let utm = &config.utm_columns;
-        for column in [
-            &utm.source,
-            &utm.medium,
-            &utm.campaign,
-            &utm.term,
-            &utm.content,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            uses.push(ColumnUse::new("contacts", "contact", column));
+        for (column, variable) in [
+            (&utm.source, "DATAVERSE_UTM_SOURCE_COLUMN"),
+            (&utm.medium, "DATAVERSE_UTM_MEDIUM_COLUMN"),
+            (&utm.campaign, "DATAVERSE_UTM_CAMPAIGN_COLUMN"),
+            (&utm.term, "DATAVERSE_UTM_TERM_COLUMN"),
+            (&utm.content, "DATAVERSE_UTM_CONTENT_COLUMN"),
+        ] {
+            if let Some(column) = column {
+                uses.push(contact(column, variable));
+            }
         }
     }
     if inputs.creates_deals() {
         uses.push(ColumnUse::new("opportunities", "opportunity", "name"));
         if let (Some(stage), Some(_)) = (&config.deal_stage_column, inputs.env().get("DEAL_STAGE"))
         {
-            uses.push(ColumnUse::new("opportunities", "opportunity", stage));
+            uses.push(ColumnUse {
+                variable: Some("DATAVERSE_DEAL_STAGE_COLUMN"),
+                ..ColumnUse::new("opportunities", "opportunity", stage)
+            });
         }
     }
     let mut checks = Vec::new();
