@@ -5,6 +5,8 @@
 //! parameters. [`local_defaults`] holds the embedded defaults of the local run: the CRM sandbox
 //! on `127.0.0.1:4010`, the in-memory cache and the token `local-dev-token`.
 
+pub mod crm_names;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -144,6 +146,8 @@ impl Config {
 
     /// Reads every variable through `lookup`; secrets through `secrets` when given by reference.
     pub async fn load(lookup: &Lookup<'_>, secrets: &SecretStore) -> Result<Self, ConfigError> {
+        let names = crm_names::read(lookup)?;
+        let lookup = &|name: &str| lookup(name).or_else(|| names.get(name).cloned());
         let env = Env(lookup);
         let module = registry::module_from(lookup)?;
         let profile = module.profile();
