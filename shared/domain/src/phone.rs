@@ -64,7 +64,7 @@ impl PhoneNumber {
             .map(|rest| format!("+{rest}"))
             .or_else(|| candidate.starts_with('+').then(|| candidate.clone()));
         let parsed = match &international {
-            Some(number) => phonenumber::parse(None, number),
+            Some(number) => parse_international(number),
             None => phonenumber::parse(Some(region), &candidate),
         }
         .map_err(|_| PhoneError::NotANumber)?;
@@ -157,6 +157,19 @@ pub fn warm_up() {
 /// Ukrainian numbers reach us with the trunk prefix of the Soviet plan (`8 050…`), with the
 /// country code but no `+` (`380…`, Ringostat's own format) or nationally (`050…`). libphonenumber
 /// handles the last two only partly, so put every shape into `+380…` first.
+/// An international number as typed or, when that is not a valid number, with its separators
+/// dropped: the phonenumber crate reads `+38-050-123-45-67` and `+38.050.123.45.67` (a
+/// separator inside `380`) as country code 38 and refuses them.
+fn parse_international(number: &str) -> Result<phonenumber::PhoneNumber, phonenumber::ParseError> {
+    match phonenumber::parse(None, number) {
+        Ok(parsed) if phonenumber::is_valid(&parsed) => Ok(parsed),
+        as_typed => {
+            let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+            phonenumber::parse(None, format!("+{digits}")).or(as_typed)
+        }
+    }
+}
+
 fn ukrainian_candidate(digits: &str) -> String {
     match digits.len() {
         // 380 50 123 45 67
@@ -257,6 +270,10 @@ mod tests {
             "00380501234567",
             "501234567",
             " 050-123-45-67 ",
+            // A separator inside the country code's digits.
+            "+38-050-123-45-67",
+            "+38.050.123.45.67",
+            "0038-050-123-45-67",
         ] {
             let phone = PhoneNumber::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
             assert_eq!(phone.e164(), "+380501234567", "{raw}");
