@@ -53,6 +53,7 @@ pub mod crm_view;
 pub mod dataverse_env;
 pub mod dynamo_proxy;
 pub mod fixtures;
+pub mod flows;
 pub mod gated_crm;
 pub mod nethunt_env;
 pub mod rig;
