@@ -1,6 +1,6 @@
 //! NetHunt CRM over its Integration API (the "Zapier API"). What the adapter assumes of the
 //! API, and where each fact comes from: `docs/vendor-contracts.md`, "NetHunt CRM Integration
-//! API" (NH1–NH30).
+//! API" (NH1–NH32).
 //!
 //! Every operation is one request (two for a contact create, three at most for a recheck,
 //! two for the search of a number not stored in E.164): folder ids and field names come from
