@@ -130,14 +130,14 @@ impl<'a> CrmView<'a> {
         }
     }
 
-    /// The UTM source as written on the contact (NetHunt field "Джерело", Dataverse column
-    /// `new_utmsource` or the configured one).
+    /// The UTM source as written on the contact (NetHunt: the workspace's source field,
+    /// "Джерело" when seeded; Dataverse: column `new_utmsource` or the configured one).
     pub fn utm_source_of(&self, contact_id: &str) -> Option<String> {
         let state = self.sandbox.state();
         let value = match self.kind {
             CrmKind::NetHunt => state
                 .nethunt
-                .field_of(contact_id, crm_sandbox::nethunt::fields::SOURCE),
+                .field_of(contact_id, &state.nethunt.layout().fields.source),
             CrmKind::Dataverse => state
                 .dataverse
                 .contact(contact_id)

@@ -53,11 +53,11 @@ pub mod crm_view;
 pub mod dataverse_env;
 pub mod dynamo_proxy;
 pub mod fixtures;
+pub mod flows;
 pub mod gated_crm;
 pub mod nethunt_env;
 pub mod rig;
 pub mod ringostat_env;
-pub mod seed_flows;
 
 /// One `#[tokio::test]` per CRM for each behaviour `$test(kind)`, in `mod nethunt` and
 /// `mod dataverse`; `multi_thread:` first for suites whose events run concurrently.

@@ -24,7 +24,8 @@ enum Kind {
 struct Costs {
     /// Finding a contact whose number is stored in a whole notation (E.164, digits, national).
     find: usize,
-    /// Finding out that no contact has the number.
+    /// Finding out that no contact has the number: every notation is searched (NetHunt: the
+    /// E.164 search, then the other notations, NH31; Smart CRM: the last seven digits).
     find_unknown: usize,
     create_contact: usize,
     log_call: usize,
@@ -86,7 +87,7 @@ impl Rig {
             // is kept).
             Kind::NetHunt => Costs {
                 find: 1,
-                find_unknown: 1,
+                find_unknown: 2,
                 create_contact: 2,
                 log_call: 1,
                 note: 1,
@@ -241,7 +242,7 @@ fn seed_event(incoming: bool, answered: bool, client: &str, call_id: &str) -> Ca
 }
 
 /// The 8 scenarios of the Smart CRM seed, through the real mapping and each real adapter:
-/// find the client (1 request; Smart CRM: 2 for a new number), create a phone-only contact
+/// find the client (1 request; 2 for a new number), create a phone-only contact
 /// owned by the system user when the number is new, log the call on it; then the CRM holds
 /// exactly one call on the right contact.
 async fn seed_scenarios_land_on_the_right_contact(kind: Kind) {

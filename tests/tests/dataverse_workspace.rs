@@ -5,7 +5,7 @@
 //! - A Dataverse environment whose contacts keep their numbers in custom columns, typed by
 //!   hand (`+38 (050) 123-45-67`), with custom UTM and stage columns and its own card links,
 //!   passes the eight seed scenarios, the deal, UTM and Smart Phone flows (the same flows as
-//!   `functions_e2e.rs`, from `bridge_tests::seed_flows`), and `bridge-ops doctor`, which names
+//!   `functions_e2e.rs`, from `bridge_tests::flows`), and `bridge-ops doctor`, which names
 //!   the variable of every configured column the tenant does not have.
 //! - The notation table (`bridge_tests::fixtures::STORED_NOTATIONS`): for each row, one contact
 //!   whose phone column holds that notation; a call from `+380501234567` through the functions
@@ -22,8 +22,8 @@ use bridge_core::ports::CrmKind;
 use bridge_core::secret::Secret;
 use bridge_core::secret_store::SecretStore;
 use bridge_tests::fixtures::{NUMBER, STORED_NOTATIONS};
+use bridge_tests::flows;
 use bridge_tests::rig::Rig;
-use bridge_tests::seed_flows;
 use crm_sandbox::Sandbox;
 use crm_sandbox::dataverse::MANAGER_USER_ID;
 use serde_json::Value;
@@ -133,7 +133,7 @@ fn contacts_with(rig: &Rig, column: &str, value: &str) -> Vec<Value> {
 #[tokio::test]
 async fn the_eight_seed_scenarios_pass_in_a_workspace_with_its_own_names() {
     let (rig, existing) = workspace().await;
-    seed_flows::eight_seed_scenarios_on(&rig, &existing).await;
+    flows::eight_seed_scenarios(&rig, &existing).await;
 
     // The existing client, typed by hand, kept its number as it was.
     assert_eq!(contact(&rig, &existing)["cr1a2_work"], TYPED_BY_HAND);
@@ -161,7 +161,7 @@ async fn the_eight_seed_scenarios_pass_in_a_workspace_with_its_own_names() {
 #[tokio::test]
 async fn a_new_client_gets_contact_deal_utm_and_smart_phone_in_the_tenants_columns() {
     let rig = empty_workspace().await;
-    seed_flows::new_client_from_ringing_to_answered_on(&rig).await;
+    flows::new_client_from_ringing_to_answered(&rig).await;
 
     let new = contacts_with(&rig, "cr1a2_mobile", "+380671110001");
     assert_eq!(new.len(), 1);
@@ -190,7 +190,7 @@ async fn a_new_client_gets_contact_deal_utm_and_smart_phone_in_the_tenants_colum
 #[tokio::test]
 async fn a_known_client_typed_by_hand_rings() {
     let (rig, existing) = workspace().await;
-    seed_flows::existing_client_rings_on(&rig, &existing).await;
+    flows::existing_client_rings(&rig, &existing).await;
     assert_eq!(contact(&rig, &existing)["cr1a2_source"], "(direct)");
 }
 

@@ -7,26 +7,23 @@
 use bridge_core::ports::CrmKind;
 use bridge_core::ringostat::EventKind;
 use bridge_core::webhook;
+use bridge_tests::flows::{self, MANAGER_SIP};
 use bridge_tests::rig::{Rig, event, events_dir};
-use bridge_tests::seed_flows;
 use crm_sandbox::Fault;
 
 const EXISTING_CLIENT: &str = "380501234567";
-const MANAGER_SIP: &str = "acmeua_olena";
 const PROJECT_NUMBER: &str = "380441112233";
 
+/// The eight seed scenarios on the seeded workspace (`flows::eight_seed_scenarios`).
 async fn eight_seed_scenarios(kind: CrmKind) {
     let rig = Rig::new(kind).await;
     let existing = rig.seed_existing_client();
-    seed_flows::eight_seed_scenarios_on(&rig, &existing).await;
+    flows::eight_seed_scenarios(&rig, &existing).await;
 }
 
-/// A new number rings (before call): a phone-only contact and its deal for the system user,
-/// the UTM tags, Smart Phone told; the manager who answers then gets contact and deal in
-/// NetHunt, while Smart CRM keeps them with the system user.
+/// A new client from ringing to answered (`flows::new_client_from_ringing_to_answered`).
 async fn new_client_from_ringing_to_answered(kind: CrmKind) {
-    let rig = Rig::new(kind).await;
-    seed_flows::new_client_from_ringing_to_answered_on(&rig).await;
+    flows::new_client_from_ringing_to_answered(&Rig::new(kind).await).await;
 }
 
 /// A UTM field missing in the workspace costs no contact: the call goes on, the log says
@@ -44,12 +41,11 @@ async fn missing_utm_field_does_not_block_before_call() {
     assert_eq!(rig.crm().utm_source_of(answer.field("contact_id")), None);
 }
 
-/// A known caller rings: the contact is found (national notation in the payload), its UTM
-/// source updated, no deal, and Smart Phone shows the client's name.
+/// A known caller rings (`flows::existing_client_rings`).
 async fn existing_client_rings(kind: CrmKind) {
     let rig = Rig::new(kind).await;
     let existing = rig.seed_existing_client();
-    seed_flows::existing_client_rings_on(&rig, &existing).await;
+    flows::existing_client_rings(&rig, &existing).await;
 }
 
 /// The AI summary becomes one comment on the contact; an empty analysis writes nothing.
@@ -88,29 +84,10 @@ async fn ai_analysis_becomes_a_comment(kind: CrmKind) {
     assert_eq!(rig.crm().notes_of(&existing).len(), 1);
 }
 
-/// The webhook number answers the responsible manager's SIP login; the second call comes
-/// from the cache without a CRM request; an unknown caller gets an empty answer.
+/// Smart forwarding to the responsible manager
+/// (`flows::smart_forward_routes_to_the_responsible_manager`).
 async fn smart_forward_routes_to_the_responsible_manager(kind: CrmKind) {
-    let rig = Rig::new(kind).await;
-    rig.seed_existing_client();
-    let answer = rig.invoke("smart-forward-known-client.json").await;
-    assert_eq!(answer.status, 200);
-    assert_eq!(answer.json, serde_json::json!({"destination": MANAGER_SIP}));
-    assert_eq!(answer.reason.as_deref(), Some("manager"));
-
-    rig.crm().take_crm_requests();
-    let answer = rig.invoke("smart-forward-get-query.json").await;
-    assert_eq!(answer.json, serde_json::json!({"destination": MANAGER_SIP}));
-    assert_eq!(
-        rig.crm().take_crm_requests(),
-        0,
-        "a cache hit makes no CRM request"
-    );
-
-    let answer = rig.invoke("smart-forward-unknown-client.json").await;
-    assert_eq!(answer.status, 200);
-    assert_eq!(answer.json, serde_json::json!({}));
-    assert_eq!(answer.reason.as_deref(), Some("unknown_caller"));
+    flows::smart_forward_routes_to_the_responsible_manager(&Rig::new(kind).await).await;
 }
 
 /// Fallback, raw format and a CRM that fails: the call always gets an answer.
@@ -360,9 +337,10 @@ bridge_tests::for_both_crms!(
 /// go untested.
 #[test]
 fn every_event_file_is_exercised() {
+    // The flows shared with other suites live in `bridge_tests::flows`.
     let source = [
         include_str!("functions_e2e.rs"),
-        include_str!("../src/seed_flows.rs"),
+        include_str!("../src/flows.rs"),
     ]
     .concat();
     let mut missing = Vec::new();

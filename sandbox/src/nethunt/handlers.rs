@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::API_PREFIX;
 use super::datetime::{is_iso_utc, now_iso, parse_iso_utc_millis};
-use super::search::{fuzzy_match, search_value, squash};
+use super::search::{Matching, fuzzy_match, is_grouped, search_terms};
 use super::store::{CallLog, Comment, Folder, Record};
 use super::values::{add_value, remove_value};
 use crate::AppState;
@@ -301,16 +301,30 @@ async fn find_record(
     if nethunt.folder(&folder_id).is_none() {
         return error(StatusCode::NOT_FOUND, "Folder not found");
     }
-    let needle = params
-        .query
-        .as_deref()
-        .map(|q| squash(&search_value(q)))
-        .filter(|n| !n.is_empty());
+    let matching = if nethunt.search_ignores_separators {
+        Matching::IgnoringSeparators
+    } else {
+        Matching::AsTyped
+    };
+    let needles = match params.query.as_deref().filter(|q| !q.trim().is_empty()) {
+        None => None,
+        Some(query) if nethunt.refuses_grouped_search && is_grouped(query) => {
+            return error(StatusCode::BAD_REQUEST, "query: unsupported syntax");
+        }
+        Some(query) => match search_terms(query) {
+            Ok(terms) => Some(matching.needles(&terms)),
+            Err(message) => return error(StatusCode::BAD_REQUEST, message),
+        },
+    };
     let record_id = params.record_id.as_deref().filter(|id| !id.is_empty());
     let mut found: Vec<&Record> = nethunt
         .records_in(&folder_id)
         .filter(|r| record_id.is_none_or(|id| r.id == id))
-        .filter(|r| needle.as_deref().is_none_or(|n| fuzzy_match(r, n)))
+        .filter(|r| {
+            needles
+                .as_deref()
+                .is_none_or(|needles| fuzzy_match(r, needles, matching))
+        })
         .collect();
     found.sort_by_key(|r| std::cmp::Reverse(r.seq));
     found.truncate(limit);
@@ -346,6 +360,9 @@ async fn create_record(
     let Some(given) = body.get("fields").and_then(Value::as_object) else {
         return error(StatusCode::BAD_REQUEST, "fields is required");
     };
+    if let Some(refused) = unknown_fields(given.keys(), &folder) {
+        return refused;
+    }
     let mut stored = BTreeMap::new();
     for (name, value) in given {
         let Some(kind) = folder.kind_of(name) else {
@@ -397,6 +414,9 @@ async fn update_record(
         return error(StatusCode::BAD_REQUEST, "fieldActions is required");
     };
     // Validate every action before changing anything, so a bad request leaves no trace.
+    if let Some(refused) = unknown_fields(actions.keys(), &folder) {
+        return refused;
+    }
     let mut fields = record.fields.clone();
     for (name, action) in actions {
         let Some(kind) = folder.kind_of(name) else {
@@ -543,11 +563,34 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, message.to_owned()).into_response()
 }
 
+/// 400 naming `name`, which the folder does not have.
 fn unknown_field(name: &str, folder: &Folder) -> Response {
     error(
         StatusCode::BAD_REQUEST,
-        &format!("Field {name:?} not found in folder {:?}", folder.name),
+        &format!("Unknown field(s) in folder {:?}: {name:?}", folder.name),
     )
+}
+
+/// 400 naming every field of `names` the folder does not have; `None` when it has them all.
+fn unknown_fields<'a>(
+    names: impl IntoIterator<Item = &'a String>,
+    folder: &Folder,
+) -> Option<Response> {
+    let unknown: Vec<String> = names
+        .into_iter()
+        .filter(|name| folder.kind_of(name).is_none())
+        .map(|name| format!("{name:?}"))
+        .collect();
+    (!unknown.is_empty()).then(|| {
+        error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "Unknown field(s) in folder {:?}: {}",
+                folder.name,
+                unknown.join(", ")
+            ),
+        )
+    })
 }
 
 /// The JSON body of an action (the API speaks `application/json` only), or the status and

@@ -4,16 +4,26 @@
 //! - Basic auth with the workspace e-mail and API key; anything else is 401.
 //! - Only GET and POST (other methods are 405).
 //! - find-record is **fuzzy**: the query's value matches any field value that contains it,
-//!   case-insensitively, after spaces and `()+-.` are stripped from both. A search for
+//!   case-insensitively, as typed: separators are not normalised, so `0501234567` finds
+//!   `0501234567` and `+380501234567` but not `050 123 45 67` (the stricter reading; an adapter
+//!   that passes here does not depend on NetHunt normalising them, and
+//!   [`NetHuntState::search_ignores_separators`] switches to the lenient one). A search for
 //!   `"Телефон":"+380501234567"` therefore also returns `+3805012345678` or
 //!   `+380501234567 доб. 12`, which is why the adapter re-checks the number exactly.
+//! - [INFERRED] A query's value may be a group of alternatives, NetHunt's advanced-search
+//!   style: `"Телефон":("0501234567" OR "123 45 67")` matches a record that contains any of
+//!   them. A group that is not closed, or empty, is 400; so is every group when
+//!   [`NetHuntState::refuses_grouped_search`] is on (a workspace that does not take it).
 //! - "No match" is `[]`, or 404 when [`NetHuntState::not_found_as_404`] is on (both are seen in
 //!   the wild).
 //! - Error bodies are plain text: NetHunt's error format is undocumented, so the adapter
 //!   must treat them as opaque.
 //!
 //! Choices where the contract is silent ([INFERRED], kept strict so adapter bugs surface):
-//! - Field names must exist in the folder (`/triggers/folder-field`); an unknown one is 400.
+//! - Field names must exist in the folder (`/triggers/folder-field`); a write naming unknown
+//!   ones is 400 `Unknown field(s) in folder "…": "…"` (the wording a live workspace gave for
+//!   it). A workspace whose folders and fields have other names than the seeded ones is made
+//!   with [`NetHuntState::with_layout`].
 //! - Single-value fields (text, person) keep their value on `add` unless the action also says
 //!   `overwrite`; that is why writers send `{"overwrite": true, "add": value}`. Multi-value
 //!   fields (phone, e-mail, record links) append.
@@ -37,8 +47,10 @@ mod values;
 
 pub use handlers::{Authorized, routes, set_not_found_404};
 pub use page::html_section;
-pub use search::{search_value, squash};
-pub use store::{CallLog, Comment, FieldKind, Folder, FolderField, NetHuntState, Record};
+pub use search::{search_terms, squash};
+pub use store::{
+    CallLog, Comment, FieldKind, FieldNames, Folder, FolderField, Layout, NetHuntState, Record,
+};
 pub use values::person_email;
 
 /// Where the API lives on the sandbox, as on `https://nethunt.com`.

@@ -2,7 +2,6 @@
 
 use super::search::texts_of;
 use super::store::{NetHuntState, Record};
-use super::{CONTACTS_FOLDER_ID, DEALS_FOLDER_ID};
 
 pub fn html_section(state: &NetHuntState) -> String {
     let fields_text = |record: &Record| {
@@ -48,7 +47,7 @@ pub fn html_section(state: &NetHuntState) -> String {
     html.push_str("<h3>Contacts</h3>");
     html.push_str(&crate::page::table(
         &["Record", "Created", "Fields"],
-        &records(CONTACTS_FOLDER_ID),
+        &records(&state.layout.contacts_folder_id),
     ));
     html.push_str("<h3>Call logs</h3>");
     html.push_str(&crate::page::table(
@@ -63,7 +62,7 @@ pub fn html_section(state: &NetHuntState) -> String {
     html.push_str("<h3>Deals</h3>");
     html.push_str(&crate::page::table(
         &["Record", "Created", "Fields"],
-        &records(DEALS_FOLDER_ID),
+        &records(&state.layout.deals_folder_id),
     ));
     html
 }

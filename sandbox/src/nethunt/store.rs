@@ -41,6 +41,145 @@ impl Folder {
     }
 }
 
+/// The names a workspace gives the fields of the two folders the bridge uses. The default is
+/// the seeded workspace's ([`fields`]); [`FieldNames::renamed`] is one set up otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldNames {
+    pub contact_name: String,
+    pub phone: String,
+    pub email: String,
+    /// The contact's person field of the responsible user.
+    pub manager: String,
+    pub source: String,
+    pub medium: String,
+    pub campaign: String,
+    pub keyword: String,
+    /// `utm_content`: the seeded folder has no such field.
+    pub content: Option<String>,
+    pub deal_name: String,
+    pub deal_stage: String,
+    /// The deal's person field of the responsible user.
+    pub deal_manager: String,
+    /// The deal's record-link field to its contact.
+    pub deal_contact: String,
+}
+
+impl Default for FieldNames {
+    fn default() -> Self {
+        Self {
+            contact_name: fields::NAME.into(),
+            phone: fields::PHONE.into(),
+            email: fields::EMAIL.into(),
+            manager: fields::MANAGER.into(),
+            source: fields::SOURCE.into(),
+            medium: fields::MEDIUM.into(),
+            campaign: fields::CAMPAIGN.into(),
+            keyword: fields::KEYWORD.into(),
+            content: None,
+            deal_name: fields::NAME.into(),
+            deal_stage: fields::STAGE.into(),
+            deal_manager: fields::MANAGER.into(),
+            deal_contact: fields::CONTACT.into(),
+        }
+    }
+}
+
+impl FieldNames {
+    /// A Ukrainian workspace whose every field has another name than the seeded one (none of
+    /// them is a seeded name, so a write that names one is refused), with a `utm_content` field.
+    pub fn renamed() -> Self {
+        Self {
+            contact_name: "Ім'я".into(),
+            phone: "Номер телефону".into(),
+            email: "Електронна пошта".into(),
+            manager: "Відповідальний".into(),
+            source: "Джерело трафіку".into(),
+            medium: "Тип трафіку".into(),
+            campaign: "Рекламна кампанія".into(),
+            keyword: "Пошуковий запит".into(),
+            content: Some("Оголошення".into()),
+            deal_name: "Назва угоди".into(),
+            deal_stage: "Стадія".into(),
+            deal_manager: "Відповідальний менеджер".into(),
+            deal_contact: "Клієнт".into(),
+        }
+    }
+}
+
+/// The folders of a workspace and the names of their fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub contacts_folder_id: String,
+    pub contacts_folder_name: String,
+    pub deals_folder_id: String,
+    pub deals_folder_name: String,
+    pub fields: FieldNames,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Self {
+            contacts_folder_id: CONTACTS_FOLDER_ID.into(),
+            contacts_folder_name: "Контакти".into(),
+            deals_folder_id: DEALS_FOLDER_ID.into(),
+            deals_folder_name: "Угоди".into(),
+            fields: FieldNames::default(),
+        }
+    }
+}
+
+impl Layout {
+    /// Folders with other ids and names, every field renamed ([`FieldNames::renamed`]).
+    pub fn renamed() -> Self {
+        Self {
+            contacts_folder_id: "klienty-folder".into(),
+            contacts_folder_name: "Клієнти".into(),
+            deals_folder_id: "prodazhi-folder".into(),
+            deals_folder_name: "Продажі".into(),
+            fields: FieldNames::renamed(),
+        }
+    }
+
+    fn folders(&self) -> Vec<Folder> {
+        use FieldKind::{Multi, Person, RecordLink, Text};
+        let field = |name: &str, kind| FolderField {
+            name: name.to_owned(),
+            kind,
+        };
+        let f = &self.fields;
+        let mut contact_fields = vec![
+            field(&f.contact_name, Text),
+            field(&f.phone, Multi),
+            field(&f.email, Multi),
+            field(&f.manager, Person),
+            field(&f.source, Text),
+            field(&f.medium, Text),
+            field(&f.campaign, Text),
+            field(&f.keyword, Text),
+        ];
+        if let Some(content) = &f.content {
+            contact_fields.push(field(content, Text));
+        }
+        vec![
+            Folder {
+                id: self.contacts_folder_id.clone(),
+                name: self.contacts_folder_name.clone(),
+                fields: contact_fields,
+            },
+            Folder {
+                id: self.deals_folder_id.clone(),
+                name: self.deals_folder_name.clone(),
+                fields: vec![
+                    field(&f.deal_name, Text),
+                    field(&f.deal_stage, Text),
+                    field(&f.deal_manager, Person),
+                    field(&f.deal_contact, RecordLink),
+                ],
+            },
+        ]
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Record {
     pub id: String,
@@ -113,6 +252,14 @@ impl CallLog {
 pub struct NetHuntState {
     /// Answer 404 instead of `[]` when find-record matches nothing (both happen in the wild).
     pub not_found_as_404: bool,
+    /// find-record compares with whitespace and `()+-.` removed from both sides, so
+    /// `0501234567` also finds `050 123 45 67`: the lenient reading of NetHunt's search,
+    /// for tests that an adapter works under either. Off by default (as typed).
+    pub search_ignores_separators: bool,
+    /// find-record answers 400 to a query whose value is a group (`"Field":(a OR b)`): a
+    /// workspace whose API does not take the advanced-search grouping, should one exist.
+    pub refuses_grouped_search: bool,
+    pub(super) layout: Layout,
     pub(super) folders: Vec<Folder>,
     pub(super) records: Vec<Record>,
     pub(super) comments: Vec<Comment>,
@@ -122,44 +269,29 @@ pub struct NetHuntState {
 
 impl Default for NetHuntState {
     fn default() -> Self {
-        use FieldKind::{Multi, Person, RecordLink, Text};
-        let field = |name: &str, kind| FolderField {
-            name: name.to_owned(),
-            kind,
-        };
+        Self::with_layout(Layout::default())
+    }
+}
+
+impl NetHuntState {
+    /// An empty workspace with these folders and field names.
+    pub fn with_layout(layout: Layout) -> Self {
         Self {
             not_found_as_404: false,
-            folders: vec![
-                Folder {
-                    id: CONTACTS_FOLDER_ID.into(),
-                    name: "Контакти".into(),
-                    fields: vec![
-                        field(fields::NAME, Text),
-                        field(fields::PHONE, Multi),
-                        field(fields::EMAIL, Multi),
-                        field(fields::MANAGER, Person),
-                        field(fields::SOURCE, Text),
-                        field(fields::MEDIUM, Text),
-                        field(fields::CAMPAIGN, Text),
-                        field(fields::KEYWORD, Text),
-                    ],
-                },
-                Folder {
-                    id: DEALS_FOLDER_ID.into(),
-                    name: "Угоди".into(),
-                    fields: vec![
-                        field(fields::NAME, Text),
-                        field(fields::STAGE, Text),
-                        field(fields::MANAGER, Person),
-                        field(fields::CONTACT, RecordLink),
-                    ],
-                },
-            ],
+            search_ignores_separators: false,
+            refuses_grouped_search: false,
+            folders: layout.folders(),
+            layout,
             records: Vec::new(),
             comments: Vec::new(),
             call_logs: Vec::new(),
             next_seq: 1,
         }
+    }
+
+    /// The folders' ids and the names of their fields.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
     }
 }
 
@@ -168,12 +300,12 @@ impl Default for NetHuntState {
 impl NetHuntState {
     /// Records in the Contacts folder.
     pub fn contact_count(&self) -> usize {
-        self.records_in(CONTACTS_FOLDER_ID).count()
+        self.records_in(&self.layout.contacts_folder_id).count()
     }
 
     /// Records in the Deals folder.
     pub fn deal_count(&self) -> usize {
-        self.records_in(DEALS_FOLDER_ID).count()
+        self.records_in(&self.layout.deals_folder_id).count()
     }
 
     /// Call logs on any record.
@@ -242,7 +374,7 @@ impl NetHuntState {
             .filter_map(|id| self.record(id))
             .map(|deal| {
                 deal.fields
-                    .get(fields::NAME)
+                    .get(&self.layout.fields.deal_name)
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned()
@@ -252,7 +384,8 @@ impl NetHuntState {
 
     /// Ids of the deals whose record-link field holds the contact.
     pub fn deal_ids_of(&self, contact_id: &str) -> Vec<String> {
-        let Some(folder) = self.folder(DEALS_FOLDER_ID) else {
+        let deals = &self.layout.deals_folder_id;
+        let Some(folder) = self.folder(deals) else {
             return Vec::new();
         };
         let links: Vec<&str> = folder
@@ -261,7 +394,7 @@ impl NetHuntState {
             .filter(|f| f.kind == FieldKind::RecordLink)
             .map(|f| f.name.as_str())
             .collect();
-        self.records_in(DEALS_FOLDER_ID)
+        self.records_in(deals)
             .filter(|deal| {
                 links.iter().any(|link| {
                     deal.fields
@@ -284,7 +417,7 @@ impl NetHuntState {
     pub fn deal_owner_of(&self, deal_id: &str) -> Option<String> {
         let deal = self
             .record(deal_id)
-            .filter(|r| r.folder_id == DEALS_FOLDER_ID)?;
+            .filter(|r| r.folder_id == self.layout.deals_folder_id)?;
         self.person_of(deal)
     }
 
@@ -313,16 +446,18 @@ impl NetHuntState {
     /// sandbox has no user directory, so the name is made from the e-mail's local part).
     /// An empty `name` or `owner_email` leaves that field out.
     pub fn seed_contact(&mut self, phone_as_stored: &str, name: &str, owner_email: &str) -> String {
+        let names = &self.layout.fields;
         let mut fields = BTreeMap::new();
         if !name.is_empty() {
-            fields.insert(fields::NAME.to_owned(), json!(name));
+            fields.insert(names.contact_name.clone(), json!(name));
         }
-        fields.insert(fields::PHONE.to_owned(), json!([phone_as_stored]));
+        fields.insert(names.phone.clone(), json!([phone_as_stored]));
         if !owner_email.is_empty() {
             let person = format!("{} <{owner_email}>", display_name_of(owner_email));
-            fields.insert(fields::MANAGER.to_owned(), json!([person]));
+            fields.insert(names.manager.clone(), json!([person]));
         }
-        self.insert_record(CONTACTS_FOLDER_ID, fields)
+        let folder_id = self.layout.contacts_folder_id.clone();
+        self.insert_record(&folder_id, fields)
     }
 
     /// Adds a record with exactly these field values (no validation), for odd shapes a person

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::datetime::{is_iso_utc, iso_from_unix_millis, now_iso};
-use super::search::fuzzy_match;
+use super::search::{Matching, fuzzy_match};
 use super::values::{add_value, display_name_of, remove_value};
 use super::*;
 
@@ -17,27 +17,97 @@ fn every_query_syntax_yields_its_value() {
         ("380501234567", "380501234567"),
         (r#""Ivan Petrenko""#, "Ivan Petrenko"),
         ("Ivan Petrenko", "Ivan Petrenko"),
+        // Parentheses without a field are text, not a group.
+        ("(050) 123", "(050) 123"),
     ] {
-        assert_eq!(search_value(query), value, "{query}");
+        assert_eq!(search_terms(query), Ok(vec![value.to_owned()]), "{query}");
     }
 }
 
 #[test]
-fn search_is_a_substring_match_after_squashing() {
-    let mut state = NetHuntState::default();
-    let exact = state.seed_contact("+38 (050) 123-45-67", "", "");
-    let longer = state.seed_contact("+3805012345678", "", "");
-    let extension = state.seed_contact("+380501234567 доб. 12", "", "");
-    let other = state.seed_contact("+380671112233", "", "");
-    let needle = squash(&search_value(r#""Телефон":"+380501234567""#));
-    let hits: Vec<&str> = state
+fn a_group_after_a_field_gives_each_alternative() {
+    for (query, terms) in [
+        (
+            r#""Номер телефону":("0501234567" OR "123 45 67" OR "123-45-67")"#,
+            &["0501234567", "123 45 67", "123-45-67"][..],
+        ),
+        (
+            "stage:(Negotiating OR New OR Presentation)",
+            &["Negotiating", "New", "Presentation"],
+        ),
+        // Bare words between two ORs are one alternative; a quoted OR is text.
+        (r#"Етап:( Нова угода OR "OR" )"#, &["Нова угода", "OR"]),
+        (r#""Телефон":("+380501234567")"#, &["+380501234567"]),
+    ] {
+        assert_eq!(
+            search_terms(query),
+            Ok(terms.iter().map(|t| (*t).to_owned()).collect()),
+            "{query}"
+        );
+    }
+    for malformed in [
+        r#""Телефон":("0501234567" OR "123 45 67""#,
+        r#""Телефон":("0501234567" OR )"#,
+        r#""Телефон":(OR "0501234567")"#,
+        r#""Телефон":()"#,
+        r#""Телефон":("0501234567)"#,
+    ] {
+        assert!(search_terms(malformed).is_err(), "{malformed}");
+    }
+}
+
+/// Which of the records find-record returns for `query`, by id.
+fn hits(state: &NetHuntState, query: &str, matching: Matching) -> Vec<String> {
+    let needles = matching.needles(&search_terms(query).expect("a valid query"));
+    state
         .records
         .iter()
-        .filter(|r| fuzzy_match(r, &needle))
-        .map(|r| r.id.as_str())
-        .collect();
-    assert_eq!(hits, [exact.as_str(), longer.as_str(), extension.as_str()]);
-    assert!(!hits.contains(&other.as_str()));
+        .filter(|r| fuzzy_match(r, &needles, matching))
+        .map(|r| r.id.clone())
+        .collect()
+}
+
+#[test]
+fn search_is_a_case_insensitive_substring_match_as_typed() {
+    let mut state = NetHuntState::default();
+    let exact = state.seed_contact("+380501234567", "", "");
+    let longer = state.seed_contact("+3805012345678", "", "");
+    let extension = state.seed_contact("+380501234567 доб. 12", "", "");
+    let formatted = state.seed_contact("+38 (050) 123-45-67", "", "");
+    let national = state.seed_contact("050 123 45 67", "", "");
+    let other = state.seed_contact("+380671112233", "Іван ПЕТРЕНКО", "");
+
+    let e164 = hits(&state, r#""Телефон":"+380501234567""#, Matching::AsTyped);
+    assert_eq!(e164, [exact.clone(), longer.clone(), extension.clone()]);
+    // Separators are not normalised: each notation is found by a term written like it.
+    let grouped = hits(
+        &state,
+        r#""Телефон":("0501234567" OR "123-45-67" OR "123 45 67")"#,
+        Matching::AsTyped,
+    );
+    assert_eq!(
+        grouped,
+        [
+            exact,
+            longer,
+            extension,
+            formatted.clone(),
+            national.clone()
+        ]
+    );
+    assert_eq!(
+        hits(&state, "петренко", Matching::AsTyped),
+        std::slice::from_ref(&other),
+        "case-insensitive"
+    );
+    // The lenient reading finds the formatted numbers with the E.164 query alone.
+    let lenient = hits(
+        &state,
+        r#""Телефон":"380501234567""#,
+        Matching::IgnoringSeparators,
+    );
+    assert!(lenient.contains(&formatted), "{lenient:?}");
+    assert!(!lenient.contains(&national) && !lenient.contains(&other));
 }
 
 #[test]
@@ -192,5 +262,59 @@ fn iso_utc_parses_to_milliseconds_and_back() {
         "yesterday",
     ] {
         assert_eq!(parse_iso_utc_millis(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn a_renamed_workspace_names_its_folders_and_fields_its_own_way() {
+    let layout = Layout::renamed();
+    let mut state = NetHuntState::with_layout(layout.clone());
+    let contact = state.seed_contact("050 123 45 67", "Марія", "olena@acme.ua");
+    let names = &layout.fields;
+
+    assert_eq!(state.contact_count(), 1);
+    assert_eq!(state.folder(CONTACTS_FOLDER_ID).map(|f| f.id.clone()), None);
+    let contacts = state
+        .folder(&layout.contacts_folder_id)
+        .expect("renamed folder");
+    assert_eq!(contacts.name, "Клієнти");
+    assert!(contacts.kind_of(fields::NAME).is_none());
+    assert!(contacts.kind_of(fields::PHONE).is_none());
+    assert_eq!(
+        state.field_of(&contact, &names.contact_name),
+        Some(json!("Марія"))
+    );
+    assert_eq!(
+        state.field_of(&contact, &names.phone),
+        Some(json!(["050 123 45 67"]))
+    );
+    assert_eq!(state.owner_of(&contact).as_deref(), Some("olena@acme.ua"));
+
+    let mut deal = BTreeMap::new();
+    deal.insert(names.deal_name.clone(), json!("Дзвінок з +380501234567"));
+    deal.insert(names.deal_contact.clone(), json!([contact]));
+    let deals_folder = layout.deals_folder_id.clone();
+    state.insert_record(&deals_folder, deal);
+    assert_eq!(state.deals_of(&contact), ["Дзвінок з +380501234567"]);
+    assert_eq!(state.deal_count(), 1);
+    // Every seeded name differs from its renamed counterpart, so nothing passes by accident.
+    let seeded = FieldNames::default();
+    for (renamed, default) in [
+        (&names.contact_name, &seeded.contact_name),
+        (&names.phone, &seeded.phone),
+        (&names.manager, &seeded.manager),
+        (&names.source, &seeded.source),
+        (&names.medium, &seeded.medium),
+        (&names.campaign, &seeded.campaign),
+        (&names.keyword, &seeded.keyword),
+        (&names.deal_name, &seeded.deal_name),
+        (&names.deal_stage, &seeded.deal_stage),
+        (&names.deal_manager, &seeded.deal_manager),
+        (&names.deal_contact, &seeded.deal_contact),
+    ] {
+        assert_ne!(renamed, default);
+        let in_folder = |folder: &str| state.folder(folder).and_then(|f| f.kind_of(default));
+        assert!(in_folder(&layout.contacts_folder_id).is_none(), "{default}");
+        assert!(in_folder(&layout.deals_folder_id).is_none(), "{default}");
     }
 }

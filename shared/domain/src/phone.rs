@@ -64,12 +64,7 @@ impl PhoneNumber {
             .map(|rest| format!("+{rest}"))
             .or_else(|| candidate.starts_with('+').then(|| candidate.clone()));
         let parsed = match &international {
-            // libphonenumber refuses some separators people type after the country code
-            // (`+38-050-123-45-67`): the digits alone are the same number.
-            Some(number) => phonenumber::parse(None, number)
-                .ok()
-                .filter(phonenumber::is_valid)
-                .map_or_else(|| phonenumber::parse(None, only_digits(number)), Ok),
+            Some(number) => parse_international(number),
             None => phonenumber::parse(Some(region), &candidate),
         }
         .map_err(|_| PhoneError::NotANumber)?;
@@ -159,10 +154,17 @@ pub fn warm_up() {
     let _ = PhoneNumber::parse("+380441112233");
 }
 
-/// `+38-050-123-45-67` → `+380501234567`.
-fn only_digits(international: &str) -> String {
-    let digits: String = international.chars().filter(char::is_ascii_digit).collect();
-    format!("+{digits}")
+/// An international number as typed or, when that is not a valid number, with its separators
+/// dropped: the phonenumber crate reads `+38-050-123-45-67` and `+38.050.123.45.67` (a
+/// separator inside `380`) as country code 38 and refuses them.
+fn parse_international(number: &str) -> Result<phonenumber::PhoneNumber, phonenumber::ParseError> {
+    match phonenumber::parse(None, number) {
+        Ok(parsed) if phonenumber::is_valid(&parsed) => Ok(parsed),
+        as_typed => {
+            let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+            phonenumber::parse(None, format!("+{digits}")).or(as_typed)
+        }
+    }
 }
 
 /// Ukrainian numbers reach us with the trunk prefix of the Soviet plan (`8 050…`), with the
@@ -263,12 +265,15 @@ mod tests {
             "380501234567",
             "+380501234567",
             "+38 (050) 123-45-67",
-            "+38-050-123-45-67",
             "8 050 123 45 67",
             "80501234567",
             "00380501234567",
             "501234567",
             " 050-123-45-67 ",
+            // A separator inside the country code's digits.
+            "+38-050-123-45-67",
+            "+38.050.123.45.67",
+            "0038-050-123-45-67",
         ] {
             let phone = PhoneNumber::parse(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
             assert_eq!(phone.e164(), "+380501234567", "{raw}");

@@ -1,6 +1,6 @@
-//! Contacts: the phone search re-checked exactly, a new contact with phone and owner only (then
-//! the number searched again: of duplicates, the oldest is used), UTM fields, and the owner
-//! field as the responsible manager.
+//! Contacts: the phone search (E.164 first, then the number's other notations) re-checked
+//! exactly, a new contact with phone and owner only (then the number searched again: of
+//! duplicates, the oldest is used), UTM fields, and the owner field as the responsible manager.
 
 use bridge_domain::activity::{ContactRef, CrmUser};
 use bridge_domain::deadline::Deadline;
@@ -9,22 +9,53 @@ use bridge_domain::ports::crm::{Crm, CrmError};
 use bridge_domain::ringostat::Utm;
 use serde_json::{Map, Value, json};
 
-use super::NetHunt;
 use super::records::{field_value, parse_person, record_id_of, texts, updated_at};
+use super::{NetHunt, PhoneSearch};
 
 /// How many records find-record may return: enough room for fuzzy false positives (the
 /// bhsmaverick bridge uses the same; `docs/vendor-contracts.md`, "NetHunt CRM Integration
 /// API", NH8).
 const FIND_LIMIT: usize = 20;
 
+/// `"<field>":"<term>"`: find-record's query for one value of one field (NH7).
+pub(super) fn field_query(field: &str, term: &str) -> String {
+    format!("\"{field}\":\"{term}\"")
+}
+
+/// `"<field>":("<a>" OR "<b>" OR …)`: any of the terms, NetHunt's advanced-search grouping
+/// (NH31, inferred for find-record).
+pub(super) fn any_of_query(field: &str, terms: &[String]) -> String {
+    let alternatives: Vec<String> = terms.iter().map(|term| format!("\"{term}\"")).collect();
+    format!("\"{field}\":({})", alternatives.join(" OR "))
+}
+
+/// What the second search looks for when the E.164 one found nothing exact: every other
+/// whole-number notation, then the last seven digits in the groupings people type
+/// ([`PhoneNumber::search_terms`]), each once.
+pub(super) fn other_notations(phone: &PhoneNumber) -> Vec<String> {
+    let terms = phone.search_terms();
+    let mut others: Vec<String> = Vec::new();
+    for term in terms.whole.into_iter().chain(terms.fragments) {
+        if term != phone.e164() && !others.contains(&term) {
+            others.push(term);
+        }
+    }
+    others
+}
+
 impl NetHunt {
-    /// `Crm::find_contact`: find-record by phone, then an exact comparison of every number.
+    /// `Crm::find_contact`: find-record by the E.164 number; when nothing it returns is
+    /// exactly the number, find-record by the number's other notations
+    /// ([`NetHunt::contacts_in_other_notations`]). Every returned value is compared exactly.
     pub(super) async fn search_contact(
         &self,
         phone: &PhoneNumber,
         deadline: Deadline,
     ) -> Result<Option<ContactRef>, CrmError> {
-        let exact = self.exact_contacts(phone, deadline).await?;
+        let mut exact = self.exact_contacts(phone, deadline).await?;
+        if exact.is_empty() {
+            exact = self.contacts_in_other_notations(phone, deadline).await?;
+        }
         // The most recently updated wins; on a tie the first NetHunt returned.
         let best = exact
             .iter()
@@ -35,16 +66,68 @@ impl NetHunt {
         Ok(best.and_then(|record| self.contact_ref(record)))
     }
 
-    /// The contacts find-record returns for the number, with exactly that number.
+    /// The contacts find-record returns for the E.164 number, with exactly that number: the
+    /// bridge's own contacts and those typed in E.164 (one request).
     pub(super) async fn exact_contacts(
         &self,
         phone: &PhoneNumber,
         deadline: Deadline,
     ) -> Result<Vec<Value>, CrmError> {
-        let query = format!("\"{}\":\"{}\"", self.config.fields.phone, phone.e164());
+        let query = field_query(&self.config.fields.phone, phone.e164());
+        self.exact_matches(phone, &query, deadline).await
+    }
+
+    /// The contacts whose number a person typed in another notation (`0501234567`,
+    /// `050 123 45 67`, `8 050 123-45-67`, …): one find-record whose query ORs
+    /// [`other_notations`] (`NETHUNT_PHONE_SEARCH=grouped`), or one per notation until one
+    /// finds the number (`separate`, also used for this lookup when NetHunt refuses the
+    /// grouped query with 400 or 422).
+    pub(super) async fn contacts_in_other_notations(
+        &self,
+        phone: &PhoneNumber,
+        deadline: Deadline,
+    ) -> Result<Vec<Value>, CrmError> {
+        let field = &self.config.fields.phone;
+        let terms = other_notations(phone);
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.config.phone_search == PhoneSearch::Grouped {
+            let query = any_of_query(field, &terms);
+            match self.exact_matches(phone, &query, deadline).await {
+                Err(CrmError::Rejected {
+                    status: status @ (400 | 422),
+                    message,
+                }) => tracing::warn!(
+                    status,
+                    message = %message,
+                    "NetHunt refused the grouped phone search; searching each notation apart \
+                     (set NETHUNT_PHONE_SEARCH=separate)"
+                ),
+                other => return other,
+            }
+        }
+        for term in &terms {
+            let exact = self
+                .exact_matches(phone, &field_query(field, term), deadline)
+                .await?;
+            if !exact.is_empty() {
+                return Ok(exact);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// The records find-record returns for `query` whose phone field holds exactly `phone`.
+    async fn exact_matches(
+        &self,
+        phone: &PhoneNumber,
+        query: &str,
+        deadline: Deadline,
+    ) -> Result<Vec<Value>, CrmError> {
         let limit = FIND_LIMIT.to_string();
         let records = self
-            .find_records(&[("query", &query), ("limit", &limit)], deadline)
+            .find_records(&[("query", query), ("limit", &limit)], deadline)
             .await?;
         let returned = records.len();
         let exact: Vec<Value> = records

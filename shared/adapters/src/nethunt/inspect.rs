@@ -1,13 +1,16 @@
 //! What `bridge-ops doctor` asks of the workspace before the first call needs it: the folders
 //! the API user can read and write (`/triggers/readable-folder`, `/triggers/writable-folder`)
 //! and each folder's field names (`/triggers/folder-field/{folderId}`, `docs/vendor-contracts.md`
-//! NH3). Read-only.
+//! NH3), and whether the grouped search of a number's other notations is accepted (NH31).
+//! Read-only.
 
 use bridge_domain::deadline::Deadline;
+use bridge_domain::phone::PhoneNumber;
 use bridge_domain::ports::crm::CrmError;
 use serde_json::Value;
 
 use super::NetHunt;
+use super::contacts::{any_of_query, other_notations};
 
 /// A folder as the folder triggers list it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +84,21 @@ impl NetHunt {
             Err(CrmError::NotFound(_)) => Ok(None),
             Err(error) => Err(error),
         }
+    }
+}
+
+impl NetHunt {
+    /// The grouped find-record of `phone`'s other notations, as a lookup sends it when the
+    /// E.164 search finds nothing, without the fallback: `Err` when NetHunt refuses it.
+    pub async fn probe_other_notations(
+        &self,
+        phone: &PhoneNumber,
+        deadline: Deadline,
+    ) -> Result<(), CrmError> {
+        let query = any_of_query(&self.config.fields.phone, &other_notations(phone));
+        self.find_records(&[("query", &query), ("limit", "1")], deadline)
+            .await
+            .map(drop)
     }
 }
 

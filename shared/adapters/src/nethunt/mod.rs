@@ -1,18 +1,23 @@
 //! NetHunt CRM over its Integration API (the "Zapier API"). What the adapter assumes of the
 //! API, and where each fact comes from: `docs/vendor-contracts.md`, "NetHunt CRM Integration
-//! API" (NH1–NH30).
+//! API" (NH1–NH32).
 //!
-//! Every operation is one request (two for a contact create, three at most for a recheck):
-//! folder ids and field names come from configuration, never from a lookup per call. What the API leaves open (the rows marked inferred there) is handled
-//! tolerantly:
+//! Every operation is one request (two for a contact create, three at most for a recheck,
+//! two for the search of a number not stored in E.164): folder ids and field names come from
+//! configuration, never from a lookup per call. What the API leaves open (the rows marked
+//! inferred there) is handled tolerantly:
 //!
 //! - **Search is fuzzy** (NH8): find-record returns records that merely contain the number
 //!   (`+3805012345678`, `+380501234567 доб. 12`, a deal name quoting it). Every returned phone
 //!   value is parsed with [`PhoneNumber::parse`] and compared exactly; the rest are dropped.
-//!   Numbers written in another notation (`+38 (050) 123-45-67`, `380501234567`) still match
-//!   because they normalise to the same E.164. A number a person stored nationally
-//!   (`0501234567`) is only found if NetHunt's search itself matches it to the E.164 query;
-//!   verify on a real workspace.
+//! - **Numbers typed in another notation** (NH31): the first search is for the E.164 number
+//!   (the bridge's own contacts). When nothing it returns is exactly the number, a second
+//!   find-record ORs the other notations (`0501234567`, `380501234567`, `80501234567`, the
+//!   last seven digits as `1234567`, `123 45 67`, `123-45-67`, …), so `050 123 45 67` or
+//!   `+38 (050) 123-45-67` is found without relying on NetHunt to ignore separators. The
+//!   grouping is NetHunt's advanced-search syntax, inferred for the API:
+//!   [`PhoneSearch::Separate`] sends one request per notation instead, and a 400 or 422 to the
+//!   grouped query falls back to that for the lookup.
 //! - **No match** is `[]` or 404 (NH9); both mean "no contact", never an error.
 //! - **Several exact matches** (NH8): the most recently updated contact wins, so a call is
 //!   logged once.
@@ -104,33 +109,169 @@ pub enum PersonFormat {
     Email,
 }
 
+/// How the number's other notations are searched when the E.164 search finds nothing exact
+/// (`NETHUNT_PHONE_SEARCH`; `docs/vendor-contracts.md`, "NetHunt CRM Integration API", NH31).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhoneSearch {
+    /// One find-record whose query ORs every notation: one more request per lookup.
+    #[default]
+    Grouped,
+    /// One find-record per notation, until one finds the number: up to ten more requests
+    /// (for a workspace whose search refuses or misreads the grouped query).
+    Separate,
+}
+
 /// Field names: the display names of the workspace's fields, in its language
 /// (`docs/vendor-contracts.md`, "NetHunt CRM Integration API", NH3, NH4). Read them from
-/// `GET /triggers/folder-field/{folderId}`.
+/// `GET /triggers/folder-field/{folderId}`; each is a `NETHUNT_FIELD_*` variable (`env`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct NetHuntFields {
-    /// Contact name; read for display, never written (the seed creates contacts without one).
+    /// Contact name (`NETHUNT_FIELD_CONTACT_NAME`); read for display (Smart Phone, the
+    /// answer), never written (the seed creates contacts without one).
     pub contact_name: String,
-    /// Contact phone: the field NetHunt checks duplicates on (`docs/vendor-contracts.md`,
-    /// "NetHunt CRM Integration API", NH24).
+    /// Contact phone (`NETHUNT_FIELD_PHONE`): the field NetHunt checks duplicates on
+    /// (`docs/vendor-contracts.md`, "NetHunt CRM Integration API", NH24).
     pub phone: String,
-    /// Contact person field of the responsible user. NetHunt's help calls it "Manager (or
-    /// Assignee)"; a Ukrainian workspace shows "Менеджер".
+    /// Contact person field of the responsible user (`NETHUNT_FIELD_OWNER`). NetHunt's help
+    /// calls it "Manager (or Assignee)"; a Ukrainian workspace shows "Менеджер".
     pub owner: String,
+    /// `NETHUNT_FIELD_UTM_SOURCE`.
     pub utm_source: String,
+    /// `NETHUNT_FIELD_UTM_MEDIUM`.
     pub utm_medium: String,
+    /// `NETHUNT_FIELD_UTM_CAMPAIGN`.
     pub utm_campaign: String,
-    /// `utm_term`, "Ключове слово" in the seed.
+    /// `utm_term` (`NETHUNT_FIELD_UTM_TERM`), "Ключове слово" in the seed.
     pub utm_term: String,
-    /// `utm_content` has no field in the seed; written only when configured.
+    /// `utm_content` (`NETHUNT_FIELD_UTM_CONTENT`) has no field in the seed; written only
+    /// when configured.
     pub utm_content: Option<String>,
+    /// Deal name (`NETHUNT_FIELD_DEAL_NAME`).
     pub deal_name: String,
+    /// Deal stage (`NETHUNT_FIELD_DEAL_STAGE`), written only when `DEAL_STAGE` is set.
     pub deal_stage: String,
-    /// Deal person field of the responsible user.
+    /// Deal person field of the responsible user (`NETHUNT_FIELD_DEAL_OWNER`).
     pub deal_owner: String,
-    /// Deal record-list field linking the contact.
+    /// Deal record-list field linking the contact (`NETHUNT_FIELD_DEAL_CONTACT`).
     pub deal_contact: String,
+}
+
+/// What a configured field is used for, so a check can skip the ones a configuration does not
+/// need (UTM fields without `WRITE_UTM`, deal fields without `CREATE_DEAL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldRole {
+    /// Read or written on every contact (name, phone, owner).
+    Contact,
+    /// A contact's UTM tag.
+    Utm,
+    /// Written on every new deal (name, owner, contact link).
+    Deal,
+    /// Written on a new deal when `DEAL_STAGE` is set.
+    DealStage,
+}
+
+/// One field name the bridge reads or writes, with the variable that sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfiguredField<'a> {
+    pub variable: &'static str,
+    /// What it holds, for people: `phone`, `deal → contact link`.
+    pub what: &'static str,
+    pub role: FieldRole,
+    pub name: &'a str,
+}
+
+impl NetHuntFields {
+    /// Every field name the bridge reads or writes, with its variable (an unset
+    /// `utm_content` is left out): the list `bridge-ops doctor` checks against the folders.
+    pub fn configured(&self) -> Vec<ConfiguredField<'_>> {
+        use FieldRole::{Contact, Deal, DealStage, Utm};
+        [
+            (
+                "NETHUNT_FIELD_CONTACT_NAME",
+                "contact name",
+                Contact,
+                Some(self.contact_name.as_str()),
+            ),
+            (
+                "NETHUNT_FIELD_PHONE",
+                "phone",
+                Contact,
+                Some(self.phone.as_str()),
+            ),
+            (
+                "NETHUNT_FIELD_OWNER",
+                "responsible manager",
+                Contact,
+                Some(self.owner.as_str()),
+            ),
+            (
+                "NETHUNT_FIELD_UTM_SOURCE",
+                "utm_source",
+                Utm,
+                Some(self.utm_source.as_str()),
+            ),
+            (
+                "NETHUNT_FIELD_UTM_MEDIUM",
+                "utm_medium",
+                Utm,
+                Some(self.utm_medium.as_str()),
+            ),
+            (
+                "NETHUNT_FIELD_UTM_CAMPAIGN",
+                "utm_campaign",
+                Utm,
+                Some(self.utm_campaign.as_str()),
+            ),
+            (
+                "NETHUNT_FIELD_UTM_TERM",
+                "utm_term",
+                Utm,
+                Some(self.utm_term.as_str()),
+            ),
+            (
+                "NETHUNT_FIELD_UTM_CONTENT",
+                "utm_content",
+                Utm,
+                self.utm_content.as_deref(),
+            ),
+            (
+                "NETHUNT_FIELD_DEAL_NAME",
+                "deal name",
+                Deal,
+                Some(self.deal_name.as_str()),
+            ),
+            (
+                "NETHUNT_FIELD_DEAL_OWNER",
+                "deal manager",
+                Deal,
+                Some(self.deal_owner.as_str()),
+            ),
+            (
+                "NETHUNT_FIELD_DEAL_CONTACT",
+                "deal → contact link",
+                Deal,
+                Some(self.deal_contact.as_str()),
+            ),
+            (
+                "NETHUNT_FIELD_DEAL_STAGE",
+                "deal stage",
+                DealStage,
+                Some(self.deal_stage.as_str()),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(variable, what, role, name)| {
+            Some(ConfiguredField {
+                variable,
+                what,
+                role,
+                name: name?,
+            })
+        })
+        .collect()
+    }
 }
 
 impl Default for NetHuntFields {
@@ -168,6 +309,7 @@ pub struct NetHuntConfig {
     pub person_format: PersonFormat,
     /// Contact card address with `{folder_id}` and `{record_id}` placeholders.
     pub card_url_template: String,
+    pub phone_search: PhoneSearch,
 }
 
 impl NetHuntConfig {
@@ -188,6 +330,7 @@ impl NetHuntConfig {
             call_log_duration_unit: DurationUnit::default(),
             person_format: PersonFormat::default(),
             card_url_template: DEFAULT_CARD_URL_TEMPLATE.into(),
+            phone_search: PhoneSearch::default(),
         }
     }
 
@@ -209,28 +352,16 @@ impl NetHuntConfig {
         {
             return config("NetHunt Deals folder id is empty".into());
         }
-        let f = &self.fields;
-        let names = [
-            ("contact name", &f.contact_name),
-            ("phone", &f.phone),
-            ("owner", &f.owner),
-            ("utm source", &f.utm_source),
-            ("utm medium", &f.utm_medium),
-            ("utm campaign", &f.utm_campaign),
-            ("utm term", &f.utm_term),
-            ("deal name", &f.deal_name),
-            ("deal stage", &f.deal_stage),
-            ("deal owner", &f.deal_owner),
-            ("deal contact", &f.deal_contact),
-        ];
-        if let Some((what, _)) = names.iter().find(|(_, name)| name.trim().is_empty()) {
-            return config(format!("NetHunt {what} field name is empty"));
-        }
-        if f.utm_content
-            .as_deref()
-            .is_some_and(|n| n.trim().is_empty())
+        if let Some(empty) = self
+            .fields
+            .configured()
+            .into_iter()
+            .find(|field| field.name.trim().is_empty())
         {
-            return config("NetHunt utm content field name is empty".into());
+            return config(format!(
+                "NetHunt {} field name is empty ({})",
+                empty.what, empty.variable
+            ));
         }
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
             return config(format!("unknown time zone {:?}", self.time_zone));

@@ -1,10 +1,11 @@
 //! NetHunt: the system user and the staff are e-mails; the API key answers; the Contacts
 //! (and Deals) folder exists and the API user may write to it; every field the bridge reads or
-//! writes exists in its folder.
+//! writes exists in its folder (each finding names its `NETHUNT_FIELD_*` variable); the
+//! workspace accepts the grouped search of a number's other notations.
 
 use bridge_adapters::http::RetryPolicy;
 use bridge_adapters::nethunt::inspect::{FieldFacts, FolderFacts};
-use bridge_adapters::nethunt::{NetHunt, NetHuntConfig};
+use bridge_adapters::nethunt::{ConfiguredField, FieldRole, NetHunt, NetHuntConfig, PhoneSearch};
 use bridge_adapters::registry::ReadSection;
 use bridge_domain::Deadline;
 use bridge_domain::phone::PhoneNumber;
@@ -49,6 +50,7 @@ pub(super) async fn checks(inputs: &Inputs<'_, '_>) -> Vec<Check> {
     checks.push(credentials);
     if reachable {
         checks.extend(layout(inputs, &crm, &config).await);
+        checks.push(phone_search(&crm, &config).await);
     }
     checks
 }
@@ -154,12 +156,47 @@ async fn credentials(crm: &NetHunt) -> Check {
     }
 }
 
-/// One field the bridge reads or writes.
-struct FieldUse<'a> {
-    what: &'static str,
-    /// Its variable, when it has one.
-    variable: Option<&'static str>,
-    name: &'a str,
+/// The search of a number's other notations (a number typed `050 123 45 67`): the grouped
+/// query must be accepted, or every lookup of a number not stored in E.164 falls back to one
+/// request per notation.
+async fn phone_search(crm: &NetHunt, config: &NetHuntConfig) -> Check {
+    let name = "NetHunt phone search";
+    if config.phone_search == PhoneSearch::Separate {
+        return Check::ok(
+            name,
+            "NETHUNT_PHONE_SEARCH=separate: a number not stored in E.164 is searched with one \
+             request per notation (up to ten more per lookup)",
+        );
+    }
+    let Ok(probe) = PhoneNumber::parse(PROBE_NUMBER) else {
+        return Check::skipped(name, "no probe number");
+    };
+    match crm
+        .probe_other_notations(&probe, Deadline::after(PROBE_TIME))
+        .await
+    {
+        Ok(()) => Check::ok(
+            name,
+            "NetHunt accepted the grouped search of a number's other notations \
+             (NETHUNT_PHONE_SEARCH=grouped); that it finds a number typed `050 123 45 67` is \
+             confirmed once on a real contact (docs/vendor-contracts.md, NH31)",
+        ),
+        Err(CrmError::Rejected { status, message }) => Check::failed(
+            name,
+            format!(
+                "NetHunt refused the grouped search of a number's other notations ({status}: \
+                 {message}); each lookup of a number not stored in E.164 falls back to one \
+                 request per notation"
+            ),
+        )
+        .variable("NETHUNT_PHONE_SEARCH")
+        .fix("set NETHUNT_PHONE_SEARCH=separate"),
+        Err(error) => Check::failed(
+            name,
+            format!("the grouped search of a number's other notations failed: {error}"),
+        )
+        .variable("NETHUNT_PHONE_SEARCH"),
+    }
 }
 
 /// The folders and their fields.
@@ -190,50 +227,20 @@ async fn layout(inputs: &Inputs<'_, '_>, crm: &NetHunt, config: &NetHuntConfig) 
         &readable,
         &writable,
     );
-    let fields = &config.fields;
+    let configured = config.fields.configured();
+    let used = |roles: &[FieldRole]| -> Vec<ConfiguredField<'_>> {
+        configured
+            .iter()
+            .filter(|field| roles.contains(&field.role))
+            .copied()
+            .collect()
+    };
     if contacts_ok {
-        let mut uses = vec![
-            FieldUse {
-                what: "contact name",
-                variable: None,
-                name: &fields.contact_name,
-            },
-            FieldUse {
-                what: "phone",
-                variable: Some("NETHUNT_FIELD_PHONE"),
-                name: &fields.phone,
-            },
-            FieldUse {
-                what: "responsible manager",
-                variable: Some("NETHUNT_FIELD_OWNER"),
-                name: &fields.owner,
-            },
-        ];
-        if inputs.writes_utm() {
-            for (what, variable, name) in [
-                ("utm_source", "NETHUNT_FIELD_UTM_SOURCE", &fields.utm_source),
-                ("utm_medium", "NETHUNT_FIELD_UTM_MEDIUM", &fields.utm_medium),
-                (
-                    "utm_campaign",
-                    "NETHUNT_FIELD_UTM_CAMPAIGN",
-                    &fields.utm_campaign,
-                ),
-                ("utm_term", "NETHUNT_FIELD_UTM_TERM", &fields.utm_term),
-            ] {
-                uses.push(FieldUse {
-                    what,
-                    variable: Some(variable),
-                    name,
-                });
-            }
-            if let Some(content) = &fields.utm_content {
-                uses.push(FieldUse {
-                    what: "utm_content",
-                    variable: None,
-                    name: content,
-                });
-            }
-        }
+        let uses = if inputs.writes_utm() {
+            used(&[FieldRole::Contact, FieldRole::Utm])
+        } else {
+            used(&[FieldRole::Contact])
+        };
         checks.extend(fields_check(crm, "Contacts", &config.contacts_folder_id, &uses).await);
     } else {
         checks.push(Check::skipped(
@@ -265,30 +272,11 @@ async fn layout(inputs: &Inputs<'_, '_>, crm: &NetHunt, config: &NetHuntConfig) 
                 &writable,
             );
             if deals_ok && creates_deals {
-                let mut uses = vec![
-                    FieldUse {
-                        what: "deal name",
-                        variable: None,
-                        name: &fields.deal_name,
-                    },
-                    FieldUse {
-                        what: "deal manager",
-                        variable: None,
-                        name: &fields.deal_owner,
-                    },
-                    FieldUse {
-                        what: "deal → contact link",
-                        variable: None,
-                        name: &fields.deal_contact,
-                    },
-                ];
-                if inputs.env().get("DEAL_STAGE").is_some() {
-                    uses.push(FieldUse {
-                        what: "deal stage",
-                        variable: None,
-                        name: &fields.deal_stage,
-                    });
-                }
+                let uses = if inputs.env().get("DEAL_STAGE").is_some() {
+                    used(&[FieldRole::Deal, FieldRole::DealStage])
+                } else {
+                    used(&[FieldRole::Deal])
+                };
                 checks.extend(fields_check(crm, "Deals", deals, &uses).await);
             }
         }
@@ -359,7 +347,12 @@ fn listing(folders: &[FolderFacts]) -> String {
 
 /// Every field of `uses` in the folder's field list (by exact name, as NetHunt compares):
 /// one finding per missing field.
-async fn fields_check(crm: &NetHunt, folder: &str, id: &str, uses: &[FieldUse<'_>]) -> Vec<Check> {
+async fn fields_check(
+    crm: &NetHunt,
+    folder: &str,
+    id: &str,
+    uses: &[ConfiguredField<'_>],
+) -> Vec<Check> {
     let name = format!("NetHunt {folder} fields");
     let fields: Vec<FieldFacts> = match crm.folder_fields(id, Deadline::after(PROBE_TIME)).await {
         Ok(Some(fields)) => fields,
@@ -389,21 +382,15 @@ async fn fields_check(crm: &NetHunt, folder: &str, id: &str, uses: &[FieldUse<'_
                 name.clone(),
                 format!(
                     "the {folder} folder has no {} field `{}`: NetHunt refuses every write \
-                     that names it",
+                     that names it, and a read of it finds nothing",
                     u.what, u.name
                 ),
             );
-            match u.variable {
-                Some(variable) => check.variable(variable).fix(format!(
-                    "set {variable} to the field's name in your workspace, or add a field \
-                     `{}`; the {folder} folder's fields are: {known}",
-                    u.name
-                )),
-                None => check.fix(format!(
-                    "add or rename a field `{}` in the {folder} folder; its fields are: {known}",
-                    u.name
-                )),
-            }
+            check.variable(u.variable).fix(format!(
+                "set {} to the field's name in your workspace, or add a field `{}`; the \
+                 {folder} folder's fields are: {known}",
+                u.variable, u.name
+            ))
         })
         .collect();
     if !missing.is_empty() {

@@ -1,27 +1,28 @@
-//! The seed's end-to-end flows on a running bridge ([`Rig`]), shared by the suite over the
-//! local defaults (`tests/functions_e2e.rs`) and the suites over workspaces that name
-//! everything differently (`tests/dataverse_workspace.rs`): the eight seed scenarios, a new
-//! client from ringing to answered (contact, deal, UTM, Smart Phone), a known client ringing.
-//! Each asserts what a user sees in the CRM through [`Rig::crm`], whatever the workspace's
-//! names.
+//! End-to-end flows of the functions on a running [`Rig`], shared by the suites that run them
+//! on different workspaces: `functions_e2e.rs` on each CRM's seeded one, `nethunt_workspace.rs`
+//! on a NetHunt workspace whose every folder and field has another name. What a flow checks is
+//! read through [`Rig::crm`], which knows the workspace's names.
 
 use bridge_core::ports::CrmKind;
 
 use crate::rig::Rig;
 
+/// The SIP login of the manager of the local staff list (`STAFF`).
+pub const MANAGER_SIP: &str = "acmeua_olena";
+
 /// One seed scenario as fed from its file, and what the CRM must then hold.
-pub struct Scenario {
-    pub file: &'static str,
-    pub existing: bool,
+struct Scenario {
+    file: &'static str,
+    existing: bool,
     /// Start of the subject of the call record.
-    pub subject: &'static str,
-    pub recording: bool,
+    subject: &'static str,
+    recording: bool,
     /// Owner of a contact created for the call, per CRM: Smart CRM gives it to the system
     /// user; NetHunt to the manager who took or made the call.
-    pub manager_owns_new_contact_in_nethunt: bool,
+    manager_owns_new_contact_in_nethunt: bool,
 }
 
-pub const SCENARIOS: [Scenario; 8] = [
+const SCENARIOS: [Scenario; 8] = [
     Scenario {
         file: "after-call-1-answered-existing.json",
         existing: true,
@@ -80,10 +81,7 @@ pub const SCENARIOS: [Scenario; 8] = [
     },
 ];
 
-/// The eight seed scenarios, one `events/` file each, on a running bridge whose CRM holds the
-/// existing client `existing` (and nothing else).
-pub async fn eight_seed_scenarios_on(rig: &Rig, existing: &str) {
-    let kind = rig.kind;
+pub async fn eight_seed_scenarios(rig: &Rig, existing: &str) {
     for scenario in &SCENARIOS {
         let answer = rig.invoke(scenario.file).await;
         answer.assert_outcome("call_logged");
@@ -131,7 +129,7 @@ pub async fn eight_seed_scenarios_on(rig: &Rig, existing: &str) {
                 "{}: one call on the new contact",
                 scenario.file
             );
-            let owner = match kind {
+            let owner = match rig.kind {
                 CrmKind::NetHunt if scenario.manager_owns_new_contact_in_nethunt => rig.manager(),
                 _ => rig.system_user(),
             };
@@ -177,8 +175,7 @@ pub async fn eight_seed_scenarios_on(rig: &Rig, existing: &str) {
 /// A new number rings (before call): a phone-only contact and its deal for the system user,
 /// the UTM tags, Smart Phone told; the manager who answers then gets contact and deal in
 /// NetHunt, while Smart CRM keeps them with the system user.
-pub async fn new_client_from_ringing_to_answered_on(rig: &Rig) {
-    let kind = rig.kind;
+pub async fn new_client_from_ringing_to_answered(rig: &Rig) {
     let answer = rig.invoke("before-call-new-client.json").await;
     answer.assert_outcome("contact_ready");
     assert_eq!(answer.json["new_contact"], true);
@@ -219,7 +216,7 @@ pub async fn new_client_from_ringing_to_answered_on(rig: &Rig) {
         "the same contact, not a second one"
     );
     assert!(answer.json.get("new_contact").is_none());
-    let expected_owner = match kind {
+    let expected_owner = match rig.kind {
         CrmKind::NetHunt => rig.manager(),
         CrmKind::Dataverse => rig.system_user(),
     }
@@ -239,7 +236,7 @@ pub async fn new_client_from_ringing_to_answered_on(rig: &Rig) {
 
 /// A known caller rings: the contact is found (national notation in the payload), its UTM
 /// source updated, no deal, and Smart Phone shows the client's name.
-pub async fn existing_client_rings_on(rig: &Rig, existing: &str) {
+pub async fn existing_client_rings(rig: &Rig, existing: &str) {
     let answer = rig.invoke("before-call-existing-client.json").await;
     answer.assert_outcome("contact_ready");
     assert_eq!(answer.field("contact_id"), existing);
@@ -250,4 +247,28 @@ pub async fn existing_client_rings_on(rig: &Rig, existing: &str) {
     assert_eq!(crm.utm_source_of(existing).as_deref(), Some("(direct)"));
     let synced = rig.sandbox.state().ringostat.synced_contacts();
     assert_eq!(synced[0]["fullName"], "Марія Шевченко");
+}
+
+/// The webhook number answers the responsible manager's SIP login; the second call comes
+/// from the cache without a CRM request; an unknown caller gets an empty answer.
+pub async fn smart_forward_routes_to_the_responsible_manager(rig: &Rig) {
+    rig.seed_existing_client();
+    let answer = rig.invoke("smart-forward-known-client.json").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.json, serde_json::json!({"destination": MANAGER_SIP}));
+    assert_eq!(answer.reason.as_deref(), Some("manager"));
+
+    rig.crm().take_crm_requests();
+    let answer = rig.invoke("smart-forward-get-query.json").await;
+    assert_eq!(answer.json, serde_json::json!({"destination": MANAGER_SIP}));
+    assert_eq!(
+        rig.crm().take_crm_requests(),
+        0,
+        "a cache hit makes no CRM request"
+    );
+
+    let answer = rig.invoke("smart-forward-unknown-client.json").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.json, serde_json::json!({}));
+    assert_eq!(answer.reason.as_deref(), Some("unknown_caller"));
 }
