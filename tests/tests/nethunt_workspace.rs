@@ -75,6 +75,33 @@ async fn the_eight_seed_scenarios_pass() {
     flows::eight_seed_scenarios(&rig, &existing).await;
 }
 
+/// The same workspace with its names in one variable, `CRM_NAMES` (the template's `CrmNames`):
+/// a new client's whole flow lands in the renamed fields.
+#[tokio::test]
+async fn the_names_can_come_in_one_json_variable() {
+    let variables = renamed_workspace_variables();
+    let names: serde_json::Map<String, serde_json::Value> = variables
+        .iter()
+        .filter(|(name, _)| name.starts_with("NETHUNT_FIELD_"))
+        .map(|(name, value)| ((*name).to_owned(), json!(value)))
+        .collect();
+    let names = serde_json::Value::Object(names).to_string();
+    // The folder ids are template parameters of their own, set directly.
+    let layout = Layout::renamed();
+    let rig = Rig::on_sandbox(
+        CrmKind::NetHunt,
+        &[
+            ("CRM_NAMES", &names),
+            ("NETHUNT_CONTACTS_FOLDER_ID", &layout.contacts_folder_id),
+            ("NETHUNT_DEALS_FOLDER_ID", &layout.deals_folder_id),
+            ("DEAL_STAGE", DEAL_STAGE),
+        ],
+        |sandbox| sandbox.state().nethunt = NetHuntState::with_layout(Layout::renamed()),
+    )
+    .await;
+    flows::new_client_from_ringing_to_answered(&rig).await;
+}
+
 #[tokio::test]
 async fn a_new_client_gets_contact_deal_utm_and_smart_phone_then_passes_to_the_manager() {
     flows::new_client_from_ringing_to_answered(&renamed_workspace(&[]).await).await;
