@@ -196,6 +196,7 @@ where
     F: Future<Output = Result<A, E>>,
     E: Display,
 {
+    require_lambda_runtime();
     init_logging();
     // The app lives as long as the process: handlers borrow it for `'static`.
     let app: &'static Lazy<A, B> = Box::leak(Box::new(Lazy {
@@ -206,6 +207,21 @@ where
         let _ = app.get().await;
     }
     app
+}
+
+/// A function binary started by hand (no Lambda runtime API to ask for events) says how to
+/// run it instead of panicking on the first missing Lambda variable.
+fn require_lambda_runtime() {
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+        eprintln!(
+            "This is an AWS Lambda function: it takes its requests from a Lambda runtime, and \
+             AWS_LAMBDA_RUNTIME_API is not set.\n\
+             Run the bridge locally with `scripts/run-local` (cargo lambda watch serves every \
+             function on http://127.0.0.1:9000), then `scripts/post-event events/<file>.json`; \
+             or deploy it with `sam build && sam deploy` (docs/ringostat-setup.en.md)."
+        );
+        std::process::exit(2);
+    }
 }
 
 /// Logging as Lambda asks for it, filtered so nothing leaks ([`crate::logging`]), and the
@@ -235,8 +251,8 @@ where
     B: Fn() -> F + Send + Sync + 'static,
     F: Future<Output = Result<A, E>> + Send,
     E: Into<Unstarted>,
-    H: Fn(&'static A, Request) -> R + Send + Sync,
-    R: Future<Output = Response<Body>> + Send,
+    H: Fn(&'static A, Request) -> R + Send + Sync + 'static,
+    R: Future<Output = Response<Body>> + Send + 'static,
 {
     serve(build, handler, None).await
 }
@@ -267,16 +283,18 @@ where
     B: Fn() -> F + Send + Sync + 'static,
     F: Future<Output = Result<A, E>> + Send,
     E: Into<Unstarted>,
-    H: Fn(&'static A, Request) -> R + Send + Sync,
-    R: Future<Output = Response<Body>> + Send,
+    H: Fn(&'static A, Request) -> R + Send + Sync + 'static,
+    R: Future<Output = Response<Body>> + Send + 'static,
 {
     let build = move || {
         let building = build();
         async move { building.await.map_err(Into::into) }
     };
     let app = start(build).await;
-    let handler = &handler;
-    lambda_http::run(service_fn(move |request: Request| async move {
+    // Both live as long as the process; `'static` references make the service `Clone`, as
+    // concurrent invocations need.
+    let handler: &'static H = Box::leak(Box::new(handler));
+    lambda_http::run_concurrent(service_fn(move |request: Request| async move {
         let response = match app.get().await {
             Ok(app) => handler(app, request).await,
             Err(unstarted) => answer_unstarted(&unstarted, webhook, request).await,
@@ -297,14 +315,14 @@ where
     B: Fn() -> F + Send + Sync + 'static,
     F: Future<Output = Result<A, E>> + Send,
     E: Display,
-    H: Fn(&'static A, Value, Deadline) -> R + Send + Sync,
-    R: Future<Output = Result<T, HE>> + Send,
-    T: Serialize,
-    HE: Display,
+    H: Fn(&'static A, Value, Deadline) -> R + Send + Sync + 'static,
+    R: Future<Output = Result<T, HE>> + Send + 'static,
+    T: Serialize + 'static,
+    HE: Display + 'static,
 {
     let app = start(build).await;
-    let handler = &handler;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+    let handler: &'static H = Box::leak(Box::new(handler));
+    lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Value>| async move {
         let app = app
             .get()
             .await
