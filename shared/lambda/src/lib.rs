@@ -38,6 +38,6 @@ pub mod smart_forward;
 
 pub use auth::{MAX_BODY_BYTES, TOKEN_HEADER, TOKEN_PARAMETER};
 pub use call_event::{WebhookApp, call_event};
-pub use click_to_call::{ClickToCallApp, click_to_call};
+pub use click_to_call::{ClickToCallApp, DEVICE_COOKIE, click_to_call};
 pub use routes::{ROUTES, Route, RouteTarget};
 pub use smart_forward::{SmartForwardApp, smart_forward};
