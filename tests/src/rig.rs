@@ -169,10 +169,13 @@ impl Rig {
             .map(str::to_owned);
         let body: &[u8] = response.body().as_ref();
         let json = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let text = String::from_utf8_lossy(body).into_owned();
         Answer {
             status,
             json,
             reason,
+            text,
+            headers: response.headers().clone(),
         }
     }
 }
@@ -210,11 +213,18 @@ pub struct Answer {
     pub status: u16,
     pub json: Value,
     pub reason: Option<String>,
+    /// The body as text (an HTML page; JSON is also in `json`).
+    pub text: String,
+    pub headers: lambda_http::http::HeaderMap,
 }
 
 impl Answer {
     pub fn field(&self, name: &str) -> &str {
         self.json[name].as_str().unwrap_or_default()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     pub fn assert_outcome(&self, outcome: &str) -> &Self {

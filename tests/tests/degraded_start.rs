@@ -60,6 +60,8 @@ async fn answer(unstarted: &Unstarted, request: Request) -> Answer {
         status,
         json,
         reason: None,
+        text: String::from_utf8_lossy(response.body().as_ref()).into_owned(),
+        headers: response.headers().clone(),
     }
 }
 
