@@ -49,6 +49,7 @@ pub fn unique_table_name(prefix: &str) -> String {
     )
 }
 
+pub mod click_to_call;
 pub mod crm_view;
 pub mod dataverse_env;
 pub mod dynamo_proxy;

@@ -7,12 +7,13 @@ use std::path::PathBuf;
 use bridge_core::adapters::{DynamoDbCache, DynamoDbLedger};
 use std::sync::Arc;
 
-use bridge_core::bootstrap::{Adapters, HttpApps, Stack};
-use bridge_core::config::{Config, ConfigError, local_defaults};
+use bridge_core::bootstrap::{Adapters, HttpApps, Stack, click_to_call_app_from};
+use bridge_core::config::{ClickToCallConfig, Config, ConfigError, local_defaults};
 use bridge_core::ports::Crm;
 use bridge_core::ports::CrmKind;
 use bridge_core::secret::Secret;
 use bridge_core::secret_store::SecretStore;
+use bridge_core::webhook::ClickToCallApp;
 use crm_sandbox::Sandbox;
 use lambda_http::Request;
 use serde_json::Value;
@@ -114,7 +115,8 @@ impl Rig {
         let mut adapters = Adapters::connect(&config).await.expect("the bridge starts");
         adapters.crm = wrap(adapters.crm);
         let stack = Stack::wire(config, adapters);
-        let apps = HttpApps::of(&stack);
+        let apps =
+            HttpApps::of(&stack).with_click_to_call(click_to_call_app(&sandbox, &vars).await);
         Self {
             kind,
             sandbox,
@@ -171,10 +173,13 @@ impl Rig {
             .map(str::to_owned);
         let body: &[u8] = response.body().as_ref();
         let json = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let text = String::from_utf8_lossy(body).into_owned();
         Answer {
             status,
             json,
             reason,
+            text,
+            headers: response.headers().clone(),
         }
     }
 }
@@ -192,16 +197,38 @@ pub async fn config(
     Config::load(&lookup, &secrets).await
 }
 
+/// Click-to-call's app from `vars`, as the click-to-call function builds it (its counters on
+/// the rig's DynamoDB table); `None` when its configuration is invalid.
+pub async fn click_to_call_app(
+    sandbox: &Sandbox,
+    vars: &HashMap<String, String>,
+) -> Option<ClickToCallApp> {
+    let lookup = |name: &str| vars.get(name).cloned().filter(|v| !v.is_empty());
+    let secrets = SecretStore::new(
+        sandbox.secrets_extension_url(),
+        Secret::new("test-session-token"),
+    );
+    let config = ClickToCallConfig::load(&lookup, &secrets).await.ok()?;
+    click_to_call_app_from(config).await.ok()
+}
+
 #[derive(Debug, Clone)]
 pub struct Answer {
     pub status: u16,
     pub json: Value,
     pub reason: Option<String>,
+    /// The body as text (an HTML page; JSON is also in `json`).
+    pub text: String,
+    pub headers: lambda_http::http::HeaderMap,
 }
 
 impl Answer {
     pub fn field(&self, name: &str) -> &str {
         self.json[name].as_str().unwrap_or_default()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     pub fn assert_outcome(&self, outcome: &str) -> &Self {

@@ -60,6 +60,8 @@ async fn answer(unstarted: &Unstarted, request: Request) -> Answer {
         status,
         json,
         reason: None,
+        text: String::from_utf8_lossy(response.body().as_ref()).into_owned(),
+        headers: response.headers().clone(),
     }
 }
 
@@ -402,7 +404,7 @@ async fn the_tokens_section_reads_alone() {
     let lookup = move |name: &str| vars.get(name).map(|v| (*v).to_owned());
     let store = SecretStore::new("http://127.0.0.1:9", Secret::new("unused"));
     let tokens = Tokens::load(&lookup, &store).await.unwrap();
-    assert_eq!(tokens.for_click_to_call().expose(), "a-long-enough-token");
+    assert_eq!(tokens.webhook.expose(), "a-long-enough-token");
     assert!(Config::load(&lookup, &store).await.is_err());
     let tables = Tables::as_named(&lookup);
     assert_eq!(

@@ -118,53 +118,93 @@ async fn smart_forward_falls_back(kind: CrmKind) {
     assert!(matches!(reason, "crm_error" | "timeout"), "{reason}");
 }
 
-/// Click-to-call asks Ringostat to call the client from the project number; Ringostat's
-/// refusals and unknown managers are clear errors.
+/// The local run's click-to-call flow from the `events/` files: the set-up page, its button
+/// (the browser credential), the CRM button's confirmation page, and its button: one call from
+/// the project number. The spent confirmation, an altered one, a premium-rate number, an
+/// unknown manager and the webhook token start nothing; Ringostat's refusal is a clear error.
 async fn click_to_call_starts_a_call(kind: CrmKind) {
     let rig = Rig::new(kind).await;
-    let answer = rig.invoke("click-to-call.json").await;
-    answer.assert_outcome("calling");
-    let answer = rig.invoke("click-to-call-get.json").await;
-    answer.assert_outcome("calling");
-    let calls = rig.sandbox.state().ringostat.outward_calls();
-    let expected = (PROJECT_NUMBER.to_owned(), EXISTING_CLIENT.to_owned());
-    assert_eq!(calls, vec![expected.clone(), expected]);
+    let decision = |answer: &bridge_tests::rig::Answer| {
+        (
+            answer.status,
+            answer.header("x-bridge-decision").unwrap_or("").to_owned(),
+        )
+    };
+    let set_up = rig.invoke("click-to-call-set-up.json").await;
+    assert_eq!(
+        decision(&set_up),
+        (200, "enrol_page".into()),
+        "{}",
+        set_up.text
+    );
+    assert!(set_up.text.contains("Олена Коваленко"), "{}", set_up.text);
+    let enrolled = rig.invoke("click-to-call-enrol.json").await;
+    assert_eq!(decision(&enrolled), (200, "enrolled".into()));
+    let cookie = enrolled.header("set-cookie").unwrap();
+    assert!(
+        cookie.starts_with(&format!("{}=", webhook::DEVICE_COOKIE)),
+        "{cookie}"
+    );
+    for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
 
-    let answer = rig.invoke("click-to-call-unknown-manager.json").await;
-    assert_eq!(answer.status, 400);
-    assert_eq!(answer.field("error"), "unknown_manager");
-    assert_eq!(answer.field("field"), "manager");
-    assert_eq!(rig.sandbox.state().ringostat.outward_calls().len(), 2);
+    let page = rig.invoke("click-to-call-start.json").await;
+    assert_eq!(decision(&page), (200, "confirm".into()), "{}", page.text);
+    assert!(page.text.contains("+380 50 123 4567"), "{}", page.text);
+    assert!(
+        page.text.contains("+380 44 111 2233"),
+        "the line: {}",
+        page.text
+    );
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert!(
+        rig.sandbox.state().ringostat.outward_calls().is_empty(),
+        "a page never dials"
+    );
+
+    let calling = rig.invoke("click-to-call.json").await;
+    assert_eq!(
+        decision(&calling),
+        (200, "calling".into()),
+        "{}",
+        calling.text
+    );
+    let expected = (PROJECT_NUMBER.to_owned(), EXISTING_CLIENT.to_owned());
+    assert_eq!(
+        rig.sandbox.state().ringostat.outward_calls(),
+        vec![expected]
+    );
+
+    for (file, refused) in [
+        ("click-to-call.json", (409, "already_used")),
+        ("click-to-call-altered.json", (401, "invalid_link")),
+        (
+            "click-to-call-premium-rate.json",
+            (403, "destination_refused"),
+        ),
+        (
+            "click-to-call-unknown-manager.json",
+            (403, "unknown_manager"),
+        ),
+        (
+            "click-to-call-webhook-token.json",
+            (401, "token_not_accepted"),
+        ),
+    ] {
+        let answer = rig.invoke(file).await;
+        assert_eq!(
+            decision(&answer),
+            (refused.0, refused.1.to_owned()),
+            "{file}: {}",
+            answer.text
+        );
+    }
+    assert_eq!(rig.sandbox.state().ringostat.outward_calls().len(), 1);
 
     let refused = Rig::with(kind, &[("RINGOSTAT_AUTH_KEY", "not-the-project-key")]).await;
     let answer = refused.invoke("click-to-call.json").await;
-    assert_eq!(answer.status, 502);
-    assert_eq!(answer.field("error"), "ringostat_auth_failed");
-}
-
-/// With its own token, a click-to-call link in the CRM opens click-to-call and nothing else,
-/// and the webhook token no longer opens click-to-call.
-async fn click_to_call_has_its_own_token(kind: CrmKind) {
-    const CRM_TOKEN: &str = "crm-button-secret-1";
-    let rig = Rig::with(kind, &[("CLICK_TO_CALL_TOKEN", CRM_TOKEN)]).await;
-    let answer = rig.invoke("click-to-call.json").await;
-    assert_eq!(answer.status, 401, "the webhook token: {answer:?}");
-
-    let mut request = event("click-to-call.json");
-    request
-        .headers_mut()
-        .insert("x-bridge-token", CRM_TOKEN.parse().expect("header value"));
-    rig.send(request).await.assert_outcome("calling");
-
-    let mut webhook = event("after-call-token-header.json");
-    webhook
-        .headers_mut()
-        .insert("x-bridge-token", CRM_TOKEN.parse().expect("header value"));
-    assert_eq!(
-        rig.send(webhook).await.status,
-        401,
-        "the CRM token opens no webhook"
-    );
+    assert_eq!(decision(&answer), (502, "ringostat_auth_failed".into()));
 }
 
 /// Every shape Ringostat can send lands; bad requests get a clear 4xx and write nothing.
@@ -324,7 +364,6 @@ bridge_tests::for_both_crms!(
     smart_forward_routes_to_the_responsible_manager,
     smart_forward_falls_back,
     click_to_call_starts_a_call,
-    click_to_call_has_its_own_token,
     payload_shapes_and_bad_requests,
     filters_leave_calls_out,
     resent_webhook_gets_the_first_answer,

@@ -1,5 +1,5 @@
-//! Click-to-call from a CRM button: Ringostat rings the manager, then the client. Links no CRM
-//! adapter and no DynamoDB.
+//! Click-to-call from a CRM button: a confirmation page, then Ringostat rings the manager and
+//! the client. Links no CRM adapter; DynamoDB only for its call counters.
 
 use bridge_core::bootstrap::click_to_call_app;
 use bridge_core::webhook::{click_to_call, run};

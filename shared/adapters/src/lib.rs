@@ -6,8 +6,8 @@
 //! | [`nethunt`] | `Crm` over NetHunt's Integration API | `nethunt` |
 //! | [`dataverse`] | `Crm` over the Dataverse Web API (Smart CRM) | `dataverse` |
 //! | [`ringostat`] | `RingostatCallLog`, `SmartPhoneDirectory`, `Dialer` over Ringostat's API | `ringostat-api` |
-//! | [`dynamodb`] | `Cache`, `Ledger` over DynamoDB | `dynamodb` |
-//! | [`memory`] | `Cache`, `Ledger`, `Crm` in one process (tests, local tools) | always |
+//! | [`dynamodb`] | `Cache`, `Ledger`, `RateLimiter` over DynamoDB | `dynamodb` |
+//! | [`memory`] | `Cache`, `Ledger`, `RateLimiter`, `Crm` in one process (tests, local tools) | always |
 //! | [`secret_store`] | secrets by reference (Parameter Store, Secrets Manager) | `secrets` |
 //! | [`http`] | one HTTP client, one retry policy, its own error type | `http` |
 //!
@@ -33,8 +33,8 @@ pub mod secret_store;
 #[cfg(feature = "dataverse")]
 pub use dataverse::{Dataverse, DataverseConfig};
 #[cfg(feature = "dynamodb")]
-pub use dynamodb::{DynamoDbCache, DynamoDbLedger};
-pub use memory::{MemoryCache, MemoryCrm, MemoryLedger};
+pub use dynamodb::{DynamoDbCache, DynamoDbLedger, DynamoDbRateLimiter};
+pub use memory::{MemoryCache, MemoryCrm, MemoryLedger, MemoryRateLimiter};
 #[cfg(feature = "nethunt")]
 pub use nethunt::{NetHunt, NetHuntConfig};
 #[cfg(feature = "ringostat-api")]

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | the four call webhooks | CRM, cache, ledger, Ringostat (Smart Phone) → [`Stack`] → `WebhookApp` |
 //! | smart-forward | CRM, cache → `SmartForwardApp` |
-//! | click-to-call | Ringostat's dialer only → `ClickToCallApp` |
+//! | click-to-call | Ringostat's dialer and its counters (cache table) → `ClickToCallApp` |
 //! | replay, reconcile, `bridge-ops` | the whole [`Stack`] |
 
 use std::sync::Arc;

@@ -19,6 +19,11 @@ use bridge_domain::phone::PhoneNumber;
 use bridge_domain::ports::CrmKind;
 use bridge_domain::ringostat::{EventKind, ParseOptions};
 use bridge_domain::secret::Secret;
+use bridge_domain::services::CallLimits;
+use bridge_domain::services::click_to_call::LinkKey;
+use bridge_domain::services::click_to_call::policy::{
+    DEFAULT_REFUSED, DestinationPolicy, NumberKind, country_named,
+};
 use bridge_domain::settings::{
     DealSettings, EventFilter, ForwardFormat, ForwardSettings, Settings,
 };
@@ -60,7 +65,8 @@ pub enum Feature {
     SmartPhoneSync,
     /// `FORWARD_*`: unused by the other functions; the smart-forward function refuses to start.
     SmartForwarding,
-    /// `CLICK_TO_CALL_EXTENSION`: unused by the other functions; click-to-call refuses to start.
+    /// `CLICK_TO_CALL_EXTENSION`: unused by the other functions; click-to-call refuses to start
+    /// (as it does without a valid `CLICK_TO_CALL_KEY`, which only it reads).
     ClickToCall,
 }
 
@@ -82,20 +88,12 @@ fn disable(disabled: &mut Vec<Disabled>, feature: Feature, error: ConfigError) {
     disabled.push(Disabled { feature, error });
 }
 
-/// The shared secrets requests must carry.
+/// The shared secret requests must carry.
 #[derive(Debug, Clone)]
 pub struct Tokens {
-    /// Every webhook's.
+    /// Every webhook's and the webhook number's. Never click-to-call's: click-to-call takes
+    /// no token, only links signed with its own key ([`ClickToCallConfig::key`]).
     pub webhook: Secret,
-    /// Click-to-call links' (they sit in the CRM, seen by every user); `None`: the webhook's.
-    pub click_to_call: Option<Secret>,
-}
-
-impl Tokens {
-    /// The token click-to-call requests must carry.
-    pub fn for_click_to_call(&self) -> &Secret {
-        self.click_to_call.as_ref().unwrap_or(&self.webhook)
-    }
 }
 
 /// Where the cache, the ledger and the parked events live.
@@ -110,14 +108,31 @@ pub struct Tables {
     pub dynamodb_endpoint: Option<String>,
 }
 
-/// What click-to-call reads: no CRM, no tables.
+/// What click-to-call reads: its own key, the staff list, the default extension, Ringostat's
+/// key, where it may dial and how often, and the cache table its counters live in. No CRM, and
+/// not the webhook token.
 #[derive(Debug, Clone)]
 pub struct ClickToCallConfig {
-    pub tokens: Tokens,
+    /// `CLICK_TO_CALL_KEY`: signs the set-up links, the browser credentials and the
+    /// confirmations. Required, at least 32 characters, never the webhook token.
+    pub key: Secret,
     pub staff: Staff,
     pub default_extension: Option<PhoneNumber>,
     pub ringostat: Option<RingostatApiConfig>,
     pub budget: Duration,
+    pub settings: ClickToCallSettings,
+    /// The cache table of the counters (`CACHE_TABLE`, `AWS_ENDPOINT_URL_DYNAMODB`); none: in
+    /// memory, which counts per execution environment only (local runs).
+    pub tables: Tables,
+}
+
+/// Click-to-call's destinations, limits, browser set-up lifetime and page language.
+#[derive(Debug, Clone)]
+pub struct ClickToCallSettings {
+    pub policy: DestinationPolicy,
+    pub limits: CallLimits,
+    pub device_lifetime: Duration,
+    pub language: Language,
 }
 
 /// The process environment, with the local run's embedded defaults under
@@ -262,22 +277,152 @@ impl ClickToCallConfig {
         Self::load(&process_lookup(), &SecretStore::from_env()).await
     }
 
-    /// Reads only what click-to-call uses: the tokens, the staff list, the default extension,
-    /// the Ringostat key and the time budget.
+    /// Reads only what click-to-call uses. Refuses to start without a valid
+    /// `CLICK_TO_CALL_KEY`.
     pub async fn load(lookup: &Lookup<'_>, secrets: &SecretStore) -> Result<Self, ConfigError> {
         let env = Env(lookup);
         let origin = registry::module_from(lookup)
             .map(|m| m.profile().display_name)
             .unwrap_or("CRM");
+        let key = secrets
+            .resolve("CLICK_TO_CALL_KEY", lookup)
+            .await?
+            .filter(|k| !k.is_blank())
+            .ok_or(ConfigError::Missing {
+                variable: "CLICK_TO_CALL_KEY",
+                hint: "click-to-call's own signing key: at least 32 random characters \
+                       (`openssl rand -hex 32`), never the webhook token; or \
+                       CLICK_TO_CALL_KEY_SSM_PARAMETER / CLICK_TO_CALL_KEY_SECRET_ID",
+            })?;
+        LinkKey::new(&key).map_err(|e| ConfigError::invalid("CLICK_TO_CALL_KEY", e.to_string()))?;
+        // Only a webhook token given directly is compared: the click-to-call function has no
+        // right to read the webhook token's parameter (and needs none).
+        if env.get("WEBHOOK_TOKEN").as_deref() == Some(key.expose().trim()) {
+            return Err(ConfigError::invalid(
+                "CLICK_TO_CALL_KEY",
+                "is the webhook token: give click-to-call a key of its own, so that neither \
+                 secret opens the other's door",
+            ));
+        }
+        for stale in [
+            "CLICK_TO_CALL_TOKEN",
+            "CLICK_TO_CALL_TOKEN_SSM_PARAMETER",
+            "CLICK_TO_CALL_TOKEN_SECRET_ID",
+        ] {
+            if env.get(stale).is_some() {
+                tracing::warn!(
+                    variable = stale,
+                    "no longer read: click-to-call takes no token; its links are signed with \
+                     CLICK_TO_CALL_KEY (docs/configuration.md)"
+                );
+            }
+        }
         Ok(Self {
-            tokens: Tokens::load(lookup, secrets).await?,
-            // A dropped entry is logged: that manager's buttons get "unknown manager".
+            key,
+            // A dropped entry is logged: that manager's links get "unknown manager".
             staff: staff(lookup, secrets, &mut Vec::new()).await?,
             default_extension: click_to_call_extension(&env)?,
             ringostat: ringostat(lookup, secrets, origin).await?,
             budget: env.millis("WEBHOOK_BUDGET_MS", 8000)?,
+            settings: click_to_call_settings(&env)?,
+            tables: Tables {
+                cache: env.get("CACHE_TABLE"),
+                parked: None,
+                dynamodb_endpoint: env.get("AWS_ENDPOINT_URL_DYNAMODB"),
+            },
         })
     }
+}
+
+/// Ukraine only unless `CLICK_TO_CALL_COUNTRIES` says otherwise.
+const CLICK_TO_CALL_COUNTRIES: &str = "UA";
+
+/// `CLICK_TO_CALL_COUNTRIES`, `CLICK_TO_CALL_REFUSED_TYPES`, the limits, the browser set-up
+/// lifetime and `LANGUAGE`.
+pub fn click_to_call_settings(env: &Env<'_, '_>) -> Result<ClickToCallSettings, ConfigError> {
+    let countries_text = env
+        .get("CLICK_TO_CALL_COUNTRIES")
+        .unwrap_or_else(|| CLICK_TO_CALL_COUNTRIES.into());
+    let countries = words(&countries_text)
+        .map(|code| {
+            country_named(code).ok_or_else(|| {
+                ConfigError::invalid(
+                    "CLICK_TO_CALL_COUNTRIES",
+                    format!("lists `{code}`; expected two-letter country codes such as UA, PL"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if countries.is_empty() {
+        return Err(ConfigError::invalid(
+            "CLICK_TO_CALL_COUNTRIES",
+            "lists no country: click-to-call could call nobody",
+        ));
+    }
+    let refused = match env.get("CLICK_TO_CALL_REFUSED_TYPES") {
+        None => DEFAULT_REFUSED.map(NumberKind).to_vec(),
+        Some(text) if text.eq_ignore_ascii_case("none") => Vec::new(),
+        Some(text) => words(&text)
+            .map(|name| {
+                NumberKind::named(name).ok_or_else(|| {
+                    ConfigError::invalid(
+                        "CLICK_TO_CALL_REFUSED_TYPES",
+                        format!(
+                            "lists `{name}`; expected `none` or some of: {}",
+                            NumberKind::names().collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    let defaults = CallLimits::default();
+    let limits = CallLimits {
+        per_manager: bounded(
+            env,
+            "CLICK_TO_CALL_MANAGER_LIMIT",
+            defaults.per_manager,
+            1000,
+        )?,
+        per_deployment: bounded(
+            env,
+            "CLICK_TO_CALL_DEPLOYMENT_LIMIT",
+            defaults.per_deployment,
+            5000,
+        )?,
+        window: Duration::from_secs(
+            u64::from(bounded(env, "CLICK_TO_CALL_WINDOW_MINUTES", 10, 1440)?) * 60,
+        ),
+    };
+    Ok(ClickToCallSettings {
+        policy: DestinationPolicy::new(countries, refused),
+        limits,
+        device_lifetime: Duration::from_secs(
+            u64::from(bounded(env, "CLICK_TO_CALL_DEVICE_DAYS", 90, 400)?) * 86_400,
+        ),
+        language: env.parsed_or("LANGUAGE", Language::Uk)?,
+    })
+}
+
+/// A whole number from 1 to `max`, `default` when unset.
+fn bounded(
+    env: &Env<'_, '_>,
+    name: &'static str,
+    default: u32,
+    max: u32,
+) -> Result<u32, ConfigError> {
+    let value = env.number(name, u64::from(default))?;
+    u32::try_from(value)
+        .ok()
+        .filter(|v| (1..=max).contains(v))
+        .ok_or_else(|| ConfigError::invalid(name, format!("is {value}; expected 1 to {max}")))
+}
+
+/// The items of a comma- or space-separated list.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split([',', ' ', ';'])
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
 }
 
 /// The filter variables of each call event: NetHunt's "New VoIP call" trigger options.
@@ -316,9 +461,9 @@ fn long_enough(variable: &'static str, token: &Secret) -> Result<(), ConfigError
 }
 
 impl Tokens {
-    /// Reads only the tokens section (`WEBHOOK_TOKEN`, `CLICK_TO_CALL_TOKEN`, directly or by
-    /// reference): what a function needs to authenticate a request even when the rest of its
-    /// configuration is broken.
+    /// Reads only the tokens section (`WEBHOOK_TOKEN`, directly or by reference): what a
+    /// function needs to authenticate a request even when the rest of its configuration is
+    /// broken.
     pub async fn load(lookup: &Lookup<'_>, secrets: &SecretStore) -> Result<Self, ConfigError> {
         let webhook = secrets
             .resolve("WEBHOOK_TOKEN", lookup)
@@ -329,17 +474,7 @@ impl Tokens {
                 hint: "the shared secret Ringostat sends as `?token=`; or WEBHOOK_TOKEN_SSM_PARAMETER / WEBHOOK_TOKEN_SECRET_ID",
             })?;
         long_enough("WEBHOOK_TOKEN", &webhook)?;
-        let click_to_call = secrets
-            .resolve("CLICK_TO_CALL_TOKEN", lookup)
-            .await?
-            .filter(|t| !t.is_blank());
-        if let Some(token) = &click_to_call {
-            long_enough("CLICK_TO_CALL_TOKEN", token)?;
-        }
-        Ok(Self {
-            webhook,
-            click_to_call,
-        })
+        Ok(Self { webhook })
     }
 }
 
@@ -443,6 +578,9 @@ fn tables(env: &Env<'_, '_>) -> Result<Tables, ConfigError> {
 pub const LOCAL_SANDBOX: &str = "http://127.0.0.1:4010";
 /// The shared secret of local runs and of the `events/` files.
 pub const LOCAL_WEBHOOK_TOKEN: &str = "local-dev-token";
+/// Click-to-call's key in local runs: the `events/` files' links and confirmations are signed
+/// with it. Never use it anywhere else.
+pub const LOCAL_CLICK_TO_CALL_KEY: &str = "local-click-to-call-key-for-the-sandbox-only";
 
 /// The embedded defaults of a local run against the CRM sandbox (`crm` = `nethunt` or
 /// `dataverse`). They match the sandbox's seeded credentials and users.
@@ -450,6 +588,7 @@ pub fn local_defaults(crm: &str) -> HashMap<String, String> {
     let mut map: HashMap<String, String> = [
         ("CRM", crm),
         ("WEBHOOK_TOKEN", LOCAL_WEBHOOK_TOKEN),
+        ("CLICK_TO_CALL_KEY", LOCAL_CLICK_TO_CALL_KEY),
         ("RINGOSTAT_API_URL", LOCAL_SANDBOX),
         ("RINGOSTAT_AUTH_KEY", "sandbox-ringostat-key"),
         ("RINGOSTAT_PROJECT_ID", "12345"),
@@ -590,5 +729,96 @@ mod tests {
             Some("acmeua_reception")
         );
         assert_eq!(config.settings.forward.budget, Duration::from_millis(1500));
+    }
+
+    async fn load_click_to_call(
+        changes: &[(&str, &str)],
+    ) -> Result<ClickToCallConfig, ConfigError> {
+        let mut vars = local_defaults("nethunt");
+        for (name, value) in changes {
+            vars.insert((*name).into(), (*value).into());
+        }
+        let lookup = move |name: &str| vars.get(name).cloned();
+        let store = SecretStore::new("http://127.0.0.1:9", Secret::new("unused"));
+        ClickToCallConfig::load(&lookup, &store).await
+    }
+
+    #[tokio::test]
+    async fn click_to_call_refuses_to_start_without_a_key_of_its_own() {
+        let cases: [(&[(&str, &str)], &str); 3] = [
+            (
+                &[("CLICK_TO_CALL_KEY", "")],
+                "`CLICK_TO_CALL_KEY` is required",
+            ),
+            (
+                &[("CLICK_TO_CALL_KEY", "short-key")],
+                "`CLICK_TO_CALL_KEY` is shorter than 32",
+            ),
+            (
+                &[
+                    ("WEBHOOK_TOKEN", "the-same-long-random-value-0123456789"),
+                    ("CLICK_TO_CALL_KEY", "the-same-long-random-value-0123456789"),
+                ],
+                "`CLICK_TO_CALL_KEY` is the webhook token",
+            ),
+        ];
+        for (changes, expected) in cases {
+            let error = load_click_to_call(changes).await.unwrap_err().to_string();
+            assert!(error.contains(expected), "{changes:?}: {error}");
+        }
+        let config = load_click_to_call(&[]).await.unwrap();
+        assert!(!format!("{config:?}").contains(LOCAL_CLICK_TO_CALL_KEY));
+    }
+
+    #[tokio::test]
+    async fn click_to_call_destinations_and_limits_are_read() {
+        let defaults = load_click_to_call(&[]).await.unwrap().settings;
+        assert_eq!(defaults.policy, DestinationPolicy::default());
+        assert_eq!(defaults.limits, CallLimits::default());
+        assert_eq!(defaults.device_lifetime, Duration::from_secs(90 * 86_400));
+        let set = load_click_to_call(&[
+            ("CLICK_TO_CALL_COUNTRIES", "ua, pl"),
+            ("CLICK_TO_CALL_REFUSED_TYPES", "premium_rate voip"),
+            ("CLICK_TO_CALL_MANAGER_LIMIT", "5"),
+            ("CLICK_TO_CALL_WINDOW_MINUTES", "2"),
+        ])
+        .await
+        .unwrap()
+        .settings;
+        assert_eq!(set.policy.countries().len(), 2);
+        assert_eq!(
+            set.policy
+                .refused()
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>(),
+            ["premium_rate", "voip"]
+        );
+        assert_eq!(set.limits.per_manager, 5);
+        assert_eq!(set.limits.window, Duration::from_secs(120));
+        let none = load_click_to_call(&[("CLICK_TO_CALL_REFUSED_TYPES", "none")])
+            .await
+            .unwrap();
+        assert!(none.settings.policy.refused().is_empty());
+        for (changes, expected) in [
+            (
+                ("CLICK_TO_CALL_COUNTRIES", "Ukraine"),
+                "`CLICK_TO_CALL_COUNTRIES` lists `Ukraine`",
+            ),
+            (
+                ("CLICK_TO_CALL_REFUSED_TYPES", "premium"),
+                "`CLICK_TO_CALL_REFUSED_TYPES` lists `premium`",
+            ),
+            (
+                ("CLICK_TO_CALL_MANAGER_LIMIT", "0"),
+                "`CLICK_TO_CALL_MANAGER_LIMIT` is 0",
+            ),
+        ] {
+            let error = load_click_to_call(&[changes])
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(expected), "{changes:?}: {error}");
+        }
     }
 }

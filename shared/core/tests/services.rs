@@ -13,17 +13,22 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bridge_core::adapters::MemoryRateLimiter;
 use bridge_core::adapters::memory::crm::Operation;
 use bridge_core::adapters::{MemoryCache, MemoryCrm, MemoryLedger};
 use bridge_core::bootstrap::{self, Adapters};
+use bridge_core::clock::ManualClock;
 use bridge_core::ports::{
     Cache, CallRow, CallWindow, Crm, CrmError, CrmKind, DealRef, Dialer, Ledger, LoggedCall,
     ManagerRoute, NewDeal, RingostatApiError, RingostatCallLog,
 };
 use bridge_core::ringostat::{CallEvent, EventKind, ParseOptions, Utm};
+use bridge_core::secret::Secret;
+use bridge_core::services::click_to_call::Purpose;
 use bridge_core::services::{
-    ClickToCall, ClickToCallError, Delivery, DeliveryResult, ForwardReason, RawEvent,
-    ReconcileError, ReconcileReport, Reconciler, ReplayReport,
+    CallLimits, Calling, ClickToCall, ClickToCallError, Delivery, DeliveryResult,
+    DestinationPolicy, ForwardReason, LimitScope, LinkKey, RawEvent, ReconcileError,
+    ReconcileReport, Reconciler, ReplayReport, Signed,
 };
 use bridge_core::settings::{
     DealSettings, EventFilter, ForwardFormat, ForwardSettings, NewContactOwner, Settings,
@@ -1036,12 +1041,62 @@ impl Dialer for RecordingDialer {
     }
 }
 
+/// The key the tests sign with.
+const CLICK_TO_CALL_KEY: &str = "a-click-to-call-key-of-at-least-32-characters";
+/// The tests' "now" (epoch seconds); the clock moves only when a test says so.
+const NOW: i64 = 1_800_000_000;
+
 fn click_to_call(dialer: &Arc<RecordingDialer>, default_extension: Option<&str>) -> ClickToCall {
+    click_to_call_at(
+        dialer,
+        default_extension,
+        Arc::new(ManualClock::starting_at(NOW)),
+    )
+}
+
+fn click_to_call_at(
+    dialer: &Arc<RecordingDialer>,
+    default_extension: Option<&str>,
+    clock: Arc<ManualClock>,
+) -> ClickToCall {
     ClickToCall {
         staff: Staff::from_json(STAFF).unwrap(),
         default_extension: default_extension.map(phone),
         dialer: Some(dialer.clone()),
+        key: LinkKey::new(&Secret::new(CLICK_TO_CALL_KEY)).unwrap(),
+        policy: DestinationPolicy::default(),
+        limits: CallLimits::default(),
+        limiter: Arc::new(MemoryRateLimiter::with_clock(clock.clone())),
+        clock,
+        device_lifetime: Duration::from_secs(90 * 86_400),
     }
+}
+
+/// A personal set-up link for `manager`, as the administrator's recipe signs it.
+fn set_up_link(manager: &str, expires_at: i64) -> Signed {
+    let key = LinkKey::new(&Secret::new(CLICK_TO_CALL_KEY)).unwrap();
+    Signed {
+        manager: manager.to_owned(),
+        phone: String::new(),
+        expires_at: expires_at.to_string(),
+        signature: key.sign(Purpose::Enrol, &[manager], expires_at),
+        nonce: String::new(),
+    }
+}
+
+/// The whole flow of a manager's click: set-up link → browser credential → confirmation →
+/// the call.
+async fn click(
+    service: &ClickToCall,
+    manager: &str,
+    number: &str,
+) -> Result<Calling, ClickToCallError> {
+    let member = service.enrol(&set_up_link(manager, NOW + 3600))?;
+    assert!(service.staff.find(manager) == Some(member));
+    let credential = service.device_credential(manager);
+    let member = service.device_manager(Some(&credential.value))?;
+    let confirmation = service.confirm(member, number)?;
+    service.dial(&confirmation.token, deadline()).await
 }
 
 #[tokio::test]
@@ -1049,9 +1104,7 @@ async fn click_to_call_refuses_a_manager_outside_the_staff_list() {
     let dialer = Arc::new(RecordingDialer::default());
     let service = click_to_call(&dialer, Some("+380441110000"));
 
-    let result = service
-        .call("stranger@acme.ua", phone(NEW_CLIENT), deadline())
-        .await;
+    let result = click(&service, "stranger@acme.ua", NEW_CLIENT).await;
 
     assert!(
         matches!(result, Err(ClickToCallError::UnknownManager)),
@@ -1065,20 +1118,14 @@ async fn click_to_call_rings_the_manager_from_their_extension() {
     let dialer = Arc::new(RecordingDialer::default());
     let service = click_to_call(&dialer, Some("+380441110000"));
 
-    // The CRM button may name the manager by CRM id, e-mail or SIP login.
+    // The set-up link may name the manager by CRM id, e-mail or SIP login.
     for reference in [OLENA, "OLENA@acme.ua", "acmeua_olena"] {
-        let calling = service
-            .call(reference, phone("0671110021"), deadline())
-            .await
-            .unwrap();
+        let calling = click(&service, reference, "0671110021").await.unwrap();
         assert_eq!(calling.manager, OLENA, "{reference}");
         assert_eq!(calling.phone, phone("380671110021"));
     }
     // Ivan has no extension of his own: the project default.
-    service
-        .call(IVAN, phone("0671110021"), deadline())
-        .await
-        .unwrap();
+    click(&service, IVAN, "0671110021").await.unwrap();
 
     assert_eq!(
         dialer.calls(),
@@ -1095,9 +1142,7 @@ async fn click_to_call_rings_the_manager_from_their_extension() {
 async fn click_to_call_explains_what_is_missing() {
     let dialer = Arc::new(RecordingDialer::default());
 
-    let no_extension = click_to_call(&dialer, None)
-        .call(PETRO, phone(NEW_CLIENT), deadline())
-        .await;
+    let no_extension = click(&click_to_call(&dialer, None), PETRO, NEW_CLIENT).await;
     assert!(
         matches!(no_extension, Err(ClickToCallError::NoExtension)),
         "{no_extension:?}"
@@ -1106,9 +1151,8 @@ async fn click_to_call_explains_what_is_missing() {
     let no_key = ClickToCall {
         dialer: None,
         ..click_to_call(&dialer, None)
-    }
-    .call(OLENA, phone(NEW_CLIENT), deadline())
-    .await;
+    };
+    let no_key = click(&no_key, OLENA, NEW_CLIENT).await;
     assert!(
         matches!(no_key, Err(ClickToCallError::NotConfigured)),
         "{no_key:?}"
@@ -1119,9 +1163,7 @@ async fn click_to_call_explains_what_is_missing() {
         status: 200,
         message: "extension is not a project number".into(),
     });
-    let refused = click_to_call(&dialer, None)
-        .call(OLENA, phone(NEW_CLIENT), deadline())
-        .await;
+    let refused = click(&click_to_call(&dialer, None), OLENA, NEW_CLIENT).await;
     assert!(
         matches!(
             refused,
@@ -1132,6 +1174,159 @@ async fn click_to_call_explains_what_is_missing() {
         "{refused:?}"
     );
     assert_eq!(dialer.calls().len(), 1);
+}
+
+/// A confirmation starts one call, for its manager and number, within its two minutes.
+#[tokio::test]
+async fn a_confirmation_is_bound_to_its_manager_number_and_time_and_spent_once() {
+    let dialer = Arc::new(RecordingDialer::default());
+    let clock = Arc::new(ManualClock::starting_at(NOW));
+    let service = click_to_call_at(&dialer, None, clock.clone());
+    let olena = service.staff.find(OLENA).unwrap();
+    let confirmation = service.confirm(olena, "050 123 45 67").unwrap();
+    assert_eq!(confirmation.line, phone("+380441112233"));
+
+    let altered = [
+        Signed {
+            phone: "+380671110021".into(),
+            ..confirmation.token.clone()
+        },
+        Signed {
+            manager: IVAN.into(),
+            ..confirmation.token.clone()
+        },
+        Signed {
+            expires_at: (NOW + 3600).to_string(),
+            ..confirmation.token.clone()
+        },
+        Signed {
+            nonce: "another".into(),
+            ..confirmation.token.clone()
+        },
+    ];
+    for token in &altered {
+        let result = service.dial(token, deadline()).await;
+        assert!(
+            matches!(result, Err(ClickToCallError::InvalidLink(_))),
+            "{token:?}: {result:?}"
+        );
+    }
+    service.dial(&confirmation.token, deadline()).await.unwrap();
+    let again = service.dial(&confirmation.token, deadline()).await;
+    assert!(
+        matches!(again, Err(ClickToCallError::AlreadyUsed)),
+        "{again:?}"
+    );
+
+    let late = service.confirm(olena, "050 123 45 67").unwrap();
+    clock.advance(121);
+    let result = service.dial(&late.token, deadline()).await;
+    assert!(
+        matches!(result, Err(ClickToCallError::Expired)),
+        "{result:?}"
+    );
+    assert_eq!(
+        dialer.calls().len(),
+        1,
+        "only the genuine, fresh confirmation dialled"
+    );
+}
+
+/// A browser credential (or set-up link) signed with another key, or past its time, names
+/// nobody.
+#[tokio::test]
+async fn browser_credentials_are_checked_like_links() {
+    let dialer = Arc::new(RecordingDialer::default());
+    let clock = Arc::new(ManualClock::starting_at(NOW));
+    let service = click_to_call_at(&dialer, None, clock.clone());
+    let olena = service.staff.find(OLENA).unwrap();
+    let credential = service.device_credential(OLENA);
+    assert_eq!(
+        service.device_manager(Some(&credential.value)).unwrap(),
+        olena
+    );
+
+    let other_deployment = ClickToCall {
+        key: LinkKey::new(&Secret::new("another-deployment-key-0123456789abcdef")).unwrap(),
+        ..click_to_call(&dialer, None)
+    };
+    assert!(matches!(
+        other_deployment.device_manager(Some(&credential.value)),
+        Err(ClickToCallError::InvalidLink(_))
+    ));
+    assert!(matches!(
+        service.device_manager(None),
+        Err(ClickToCallError::NotEnrolled)
+    ));
+    assert!(matches!(
+        service.enrol(&set_up_link(OLENA, NOW - 1)),
+        Err(ClickToCallError::Expired)
+    ));
+    clock.advance(91 * 86_400);
+    assert!(matches!(
+        service.device_manager(Some(&credential.value)),
+        Err(ClickToCallError::NotEnrolled)
+    ));
+}
+
+#[tokio::test]
+async fn premium_rate_and_foreign_destinations_are_never_dialled() {
+    let dialer = Arc::new(RecordingDialer::default());
+    let service = click_to_call(&dialer, None);
+    for number in ["+380900212345", "+48221234567", "+79161234567"] {
+        let result = click(&service, OLENA, number).await;
+        assert!(
+            matches!(result, Err(ClickToCallError::Refused(_))),
+            "{number}: {result:?}"
+        );
+    }
+    assert!(dialer.calls().is_empty());
+}
+
+#[tokio::test]
+async fn each_manager_and_the_deployment_have_a_call_limit() {
+    let dialer = Arc::new(RecordingDialer::default());
+    let clock = Arc::new(ManualClock::starting_at(NOW));
+    let service = ClickToCall {
+        limits: CallLimits {
+            per_manager: 3,
+            per_deployment: 4,
+            window: Duration::from_secs(600),
+        },
+        ..click_to_call_at(&dialer, Some("+380441110000"), clock.clone())
+    };
+    for _ in 0..3 {
+        click(&service, OLENA, NEW_CLIENT).await.unwrap();
+        clock.advance(10);
+    }
+    let fourth = click(&service, OLENA, NEW_CLIENT).await;
+    assert!(
+        matches!(
+            fourth,
+            Err(ClickToCallError::RateLimited {
+                scope: LimitScope::Manager,
+                retry_after,
+                ..
+            }) if retry_after == Duration::from_secs(570)
+        ),
+        "{fourth:?}"
+    );
+    // Ivan still may, once: then the deployment's four are spent.
+    click(&service, IVAN, NEW_CLIENT).await.unwrap();
+    let fifth = click(&service, IVAN, NEW_CLIENT).await;
+    assert!(
+        matches!(
+            fifth,
+            Err(ClickToCallError::RateLimited {
+                scope: LimitScope::Deployment,
+                ..
+            })
+        ),
+        "{fifth:?}"
+    );
+    assert_eq!(dialer.calls().len(), 4);
+    clock.advance(600);
+    click(&service, OLENA, NEW_CLIENT).await.unwrap();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-//! Who may call: the shared secret, compared in constant time, and the body size cap.
+//! Who may call: the HTTP method, the shared secret (compared in constant time) and the body
+//! size cap. Click-to-call takes no shared secret at all: its links are signed
+//! (`bridge_domain::services::click_to_call`), and a token it is shown is refused.
 
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Request, Response};
@@ -38,6 +40,36 @@ pub fn admit(expected: &Secret, request: &Request) -> Result<(), Response<Body>>
         ));
     }
     Ok(())
+}
+
+/// The method check: 405 JSON naming the accepted methods (and `Allow`) for any other.
+#[allow(clippy::result_large_err)]
+pub fn allow_methods(allowed: &[&str], request: &Request) -> Result<(), Response<Body>> {
+    let method = request.method().as_str();
+    if allowed.contains(&method) {
+        return Ok(());
+    }
+    tracing::warn!(
+        path = request.uri().path(),
+        method,
+        "request refused: method not allowed"
+    );
+    let allow = allowed.join(", ");
+    let mut response = error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        None,
+        &format!("{method} is not accepted here: use {allow}"),
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    Err(response)
+}
+
+/// Whether the request carries a shared-secret token in any of the places [`admit`] reads.
+pub fn presents_token(request: &Request) -> bool {
+    token_of(request).is_some()
 }
 
 /// The one answer to a wrong or missing token: it says nothing about what was expected, nor

@@ -10,8 +10,9 @@ use bridge_domain::services::{Delivery, DeliveryResult, RawEvent};
 use lambda_http::{Body, Request, Response};
 
 use crate::answer::{delivery_answer, json_response, payload_error};
-use crate::auth::admit;
+use crate::auth::{admit, allow_methods};
 use crate::request::{content_type, deadline_of, query_without_token, raw_query};
+use crate::routes::WEBHOOK_METHODS;
 
 /// What a call webhook needs.
 pub struct WebhookApp {
@@ -25,6 +26,9 @@ pub struct WebhookApp {
 /// Handles one call webhook of `kind`.
 pub async fn call_event(app: &WebhookApp, kind: EventKind, request: Request) -> Response<Body> {
     let started = std::time::Instant::now();
+    if let Err(response) = allow_methods(WEBHOOK_METHODS, &request) {
+        return response;
+    }
     if let Err(response) = admit(&app.token, &request) {
         return response;
     }

@@ -11,9 +11,10 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
 use crate::answer::json_response;
-use crate::auth::admit;
+use crate::auth::{admit, allow_methods};
 use crate::call_event::log_body_format;
 use crate::request::{content_type, deadline_of, raw_query};
+use crate::routes::SMART_FORWARD_METHODS;
 
 const JSON_RPC_ID: Field = Field {
     canonical: "id",
@@ -29,6 +30,9 @@ pub struct SmartForwardApp {
 
 pub async fn smart_forward(app: &SmartForwardApp, request: Request) -> Response<Body> {
     let started = std::time::Instant::now();
+    if let Err(response) = allow_methods(SMART_FORWARD_METHODS, &request) {
+        return response;
+    }
     if let Err(response) = admit(&app.token, &request) {
         return response;
     }
@@ -48,7 +52,11 @@ pub async fn smart_forward(app: &SmartForwardApp, request: Request) -> Response<
         }
     };
     let rpc_id = fields.get(&JSON_RPC_ID).map(str::to_owned);
-    let caller = fields.get(&fields::CALLER).map(PhoneNumber::parse);
+    // A value longer than any number is not parsed at all (and routes to the fallback).
+    let caller = fields
+        .get(&fields::CALLER)
+        .filter(|raw| raw.chars().count() <= fields::MAX_PHONE_CHARS)
+        .map(PhoneNumber::parse);
     let decision = match caller {
         Some(Ok(caller)) => {
             let budget = deadline_of(&request, settings.budget)

@@ -1,11 +1,14 @@
-//! The cache and the event ledger over DynamoDB (one table for both, one for parked events).
+//! The cache, the event ledger and click-to-call's counters over DynamoDB (one table for all
+//! three, one for parked events).
 
 pub mod cache;
 pub mod inspect;
 pub mod ledger;
+pub mod rate_limit;
 
 pub use cache::DynamoDbCache;
 pub use ledger::DynamoDbLedger;
+pub use rate_limit::DynamoDbRateLimiter;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use bridge_domain::ports::cache::CacheError;

@@ -6,10 +6,14 @@
 
 use std::sync::Arc;
 
+use bridge_adapters::env::ConfigError;
 use bridge_adapters::env::Lookup;
+use bridge_adapters::memory::MemoryRateLimiter;
 use bridge_adapters::secret_store::SecretStore;
-use bridge_domain::ports::Ledger;
-use bridge_domain::services::ClickToCall;
+use bridge_domain::clock::SystemClock;
+use bridge_domain::ports::{Ledger, RateLimiter};
+use bridge_domain::services::{ClickToCall, LinkKey};
+use bridge_lambda::auth::unauthorized;
 use bridge_lambda::routes::{RouteTarget, route_for_path};
 use bridge_lambda::run::Unstarted;
 use bridge_lambda::{
@@ -70,10 +74,12 @@ async fn smart_forward_app_from(
     })
 }
 
-/// Click-to-call's app: no CRM, no tables.
+/// Click-to-call's app: Ringostat's dialer and the counters in the cache table; no CRM, no
+/// webhook token. It refuses to start without `CLICK_TO_CALL_KEY`.
 pub async fn click_to_call_app() -> Result<ClickToCallApp, Unstarted> {
     let (lookup, secrets) = (process_lookup(), SecretStore::from_env());
-    let built = async { click_to_call_app_from(ClickToCallConfig::load(&lookup, &secrets).await?) };
+    let built =
+        async { click_to_call_app_from(ClickToCallConfig::load(&lookup, &secrets).await?).await };
     match built.await {
         Ok(app) => Ok(app),
         Err(error) => Err(unstarted(error, &lookup, &secrets, Door::ClickToCall).await),
@@ -96,13 +102,17 @@ async fn unstarted(
     secrets: &SecretStore,
     door: Door,
 ) -> Unstarted {
-    let token = Tokens::load(lookup, secrets)
-        .await
-        .map(|tokens| match door {
-            Door::ClickToCall => tokens.for_click_to_call().clone(),
-            Door::CallWebhook | Door::SmartForward => tokens.webhook,
-        })
-        .map_err(|e| e.to_string());
+    let token = match door {
+        // Click-to-call admits no token, only signed links, which need the whole (failed)
+        // configuration: every request gets 401 until it is fixed.
+        Door::ClickToCall => Err(format!(
+            "click-to-call did not start and admits nobody meanwhile: {error}"
+        )),
+        Door::CallWebhook | Door::SmartForward => Tokens::load(lookup, secrets)
+            .await
+            .map(|tokens| tokens.webhook)
+            .map_err(|e| e.to_string()),
+    };
     let parking = match door {
         Door::CallWebhook => parking(&Tables::as_named(lookup)).await,
         Door::SmartForward | Door::ClickToCall => None,
@@ -131,21 +141,54 @@ async fn parking(tables: &Tables) -> Option<Arc<dyn Ledger>> {
     None
 }
 
-pub fn click_to_call_app_from(config: ClickToCallConfig) -> Result<ClickToCallApp, BuildError> {
+/// Click-to-call's app from its configuration: the counters in the cache table when one is
+/// named (else in memory, counted per execution environment only).
+pub async fn click_to_call_app_from(
+    config: ClickToCallConfig,
+) -> Result<ClickToCallApp, BuildError> {
     let dialer = config
         .ringostat
         .map(|c| bridge_adapters::ringostat::RingostatApi::new(c, Default::default()))
         .transpose()?
         .map(|api| Arc::new(api) as Arc<dyn bridge_domain::ports::Dialer>);
+    let key = LinkKey::new(&config.key).map_err(|e| {
+        BuildError::Config(ConfigError::invalid("CLICK_TO_CALL_KEY", e.to_string()))
+    })?;
+    let settings = config.settings;
     Ok(ClickToCallApp {
-        token: config.tokens.for_click_to_call().clone(),
         service: ClickToCall {
             staff: config.staff,
             default_extension: config.default_extension,
             dialer,
+            key,
+            policy: settings.policy,
+            limits: settings.limits,
+            limiter: rate_limiter(&config.tables).await,
+            clock: Arc::new(SystemClock),
+            device_lifetime: settings.device_lifetime,
         },
+        language: settings.language,
         budget: config.budget,
     })
+}
+
+/// Click-to-call's counters: DynamoDB when the cache table is named, else memory.
+#[cfg_attr(not(feature = "dynamodb"), allow(clippy::unused_async))]
+async fn rate_limiter(tables: &Tables) -> Arc<dyn RateLimiter> {
+    #[cfg(feature = "dynamodb")]
+    if let Some(table) = &tables.cache {
+        use bridge_adapters::dynamodb::{DynamoDbCache, DynamoDbRateLimiter};
+        let client = DynamoDbCache::client_for(tables.dynamodb_endpoint.as_deref()).await;
+        return Arc::new(DynamoDbRateLimiter::new(client, table.clone()));
+    }
+    #[cfg(not(feature = "dynamodb"))]
+    if tables.cache.is_some() {
+        tracing::warn!("this function was built without DynamoDB: call limits in memory");
+    }
+    tracing::warn!(
+        "no CACHE_TABLE: click-to-call's limits count in this execution environment only"
+    );
+    Arc::new(MemoryRateLimiter::new())
 }
 
 impl Stack {
@@ -165,23 +208,6 @@ impl Stack {
             settings: self.settings.forward.clone(),
         }
     }
-
-    /// Click-to-call over this stack's settings and Ringostat client.
-    pub fn click_to_call_app(&self) -> ClickToCallApp {
-        ClickToCallApp {
-            token: self.tokens.for_click_to_call().clone(),
-            service: ClickToCall {
-                staff: self.settings.staff.clone(),
-                default_extension: self.settings.click_to_call_extension.clone(),
-                dialer: self
-                    .adapters
-                    .ringostat
-                    .clone()
-                    .map(|api| api as Arc<dyn bridge_domain::ports::Dialer>),
-            },
-            budget: self.settings.webhook_budget,
-        }
-    }
 }
 
 /// Every HTTP function of a stack in one process, routed by the route table (the test rig,
@@ -189,7 +215,9 @@ impl Stack {
 pub struct HttpApps {
     pub webhook: WebhookApp,
     pub smart_forward: SmartForwardApp,
-    pub click_to_call: ClickToCallApp,
+    /// Built from its own configuration ([`click_to_call_app_from`]); `None`: not configured,
+    /// and every click-to-call request gets 401.
+    pub click_to_call: Option<ClickToCallApp>,
 }
 
 impl HttpApps {
@@ -197,7 +225,15 @@ impl HttpApps {
         Self {
             webhook: stack.webhook_app(),
             smart_forward: stack.smart_forward_app(),
-            click_to_call: stack.click_to_call_app(),
+            click_to_call: None,
+        }
+    }
+
+    /// These apps with click-to-call's.
+    pub fn with_click_to_call(self, click_to_call: Option<ClickToCallApp>) -> Self {
+        Self {
+            click_to_call,
+            ..self
         }
     }
 
@@ -208,7 +244,10 @@ impl HttpApps {
         Some(match route.target {
             RouteTarget::CallEvent(kind) => call_event(&self.webhook, kind, request).await,
             RouteTarget::SmartForward => smart_forward(&self.smart_forward, request).await,
-            RouteTarget::ClickToCall => click_to_call(&self.click_to_call, request).await,
+            RouteTarget::ClickToCall => match &self.click_to_call {
+                Some(app) => click_to_call(app, request).await,
+                None => unauthorized(),
+            },
             RouteTarget::Replay | RouteTarget::Reconcile => return None,
         })
     }

@@ -11,10 +11,13 @@
 //!   user (Dataverse: a real, enabled `systemuser`).
 //! - **Ringostat and the tables** (`services`): the Auth-key answers; both tables exist, differ,
 //!   have the bridge's key, can be read; how many events wait for replay.
+//! - **Click-to-call** (`click_to_call`): its own configuration as the function reads it, its key
+//!   different from the webhook token, no stale `CLICK_TO_CALL_TOKEN`.
 //!
 //! Each check runs on its own inputs, so a broken variable stops only the checks that need it.
 //! Nothing here writes to the CRM, Ringostat or the tables.
 
+mod click_to_call;
 mod dataverse;
 mod nethunt;
 mod services;
@@ -213,6 +216,7 @@ pub async fn doctor(lookup: &Lookup<'_>, secrets: &SecretStore) -> Report {
             .push(Check::skipped("CRM", "no CRM checks without a valid `CRM`").variable("CRM")),
     }
     checks.push(services::ringostat(&inputs).await);
+    checks.push(click_to_call::check(&inputs).await);
     checks.extend(services::tables(&inputs).await);
     Report::of(checks)
 }

@@ -239,10 +239,14 @@ fn invalid_fix(variable: &str, reason: &str) -> String {
              outputs CacheTableName and ParkedEventsTableName), or neither for an in-memory \
              local run"
             .to_owned(),
-        "WEBHOOK_TOKEN" | "CLICK_TO_CALL_TOKEN" => format!(
+        "WEBHOOK_TOKEN" => format!(
             "store a long random value in {variable} (e.g. `openssl rand -hex 24`) and put \
              the same token in Ringostat's URLs"
         ),
+        "CLICK_TO_CALL_KEY" => "store a random value of at least 32 characters in \
+             CLICK_TO_CALL_KEY (e.g. `openssl rand -hex 32`), different from WEBHOOK_TOKEN; it \
+             signs click-to-call's links and never goes into a URL or the CRM"
+            .to_owned(),
         "STAFF" => STAFF_FIX.to_owned(),
         _ => format!(
             "correct {variable}, or unset it to use its default (docs/configuration.md lists \

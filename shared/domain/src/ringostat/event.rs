@@ -248,6 +248,18 @@ impl CallEvent {
             Direction::Incoming => (caller, fields::CALLER, None, destination),
             Direction::Outgoing => (destination, fields::DESTINATION, caller, None),
         };
+        // Refused before any parsing: a number is never this long, and libphonenumber's work
+        // grows with its input. (The display name of `"Name" <number>` is free text.)
+        if let Some(party) = &client_party
+            && party.address.chars().count() > fields::MAX_PHONE_CHARS
+        {
+            return Err(EventError::InvalidField {
+                field: client_field.canonical,
+                reason: format!("is longer than {} characters", fields::MAX_PHONE_CHARS),
+            });
+        }
+        let line_party =
+            line_party.filter(|p| p.address.chars().count() <= fields::MAX_PHONE_CHARS);
         let client_party = client_party.ok_or(EventError::MissingField {
             field: client_field.canonical,
             hint: match direction {
@@ -284,13 +296,18 @@ impl CallEvent {
         };
         // `<>`: Ringostat named nobody.
         if let Some(party) = employee_party.filter(|p| !p.address.is_empty()) {
-            if PhoneNumber::parse(&party.address).is_err() {
-                employee.sip_login = Some(party.address);
+            if party.address.chars().count() > fields::MAX_PHONE_CHARS
+                || PhoneNumber::parse(&party.address).is_err()
+            {
+                employee.sip_login =
+                    Some(fields::capped(&party.address, fields::MAX_SHORT_TEXT_CHARS));
             } else if employee.connected_with.is_none() {
                 employee.connected_with = Some(party.address);
             }
             if employee.name.is_none() {
-                employee.name = party.display_name;
+                employee.name = party
+                    .display_name
+                    .map(|name| fields::capped(&name, fields::MAX_SHORT_TEXT_CHARS));
             }
         }
 
@@ -337,13 +354,15 @@ impl CallEvent {
                 content: utm(fields, &fields::UTM_CONTENT),
             },
             client_id: text(fields, &fields::CLIENT_ID),
-            landing: text(fields, &fields::LANDING),
+            landing: fields
+                .get(&fields::LANDING)
+                .map(|v| fields::capped(v, fields::MAX_LINK_CHARS)),
             analysis: AiAnalysis {
-                summary: text(fields, &fields::AI_SUMMARY),
+                summary: long_text(fields, &fields::AI_SUMMARY),
                 client_mood: text(fields, &fields::AI_CLIENT_MOOD),
                 employee_mood: text(fields, &fields::AI_EMPLOYEE_MOOD),
                 overall_mood: text(fields, &fields::AI_OVERALL_MOOD),
-                recommendations: text(fields, &fields::AI_RECOMMENDATIONS),
+                recommendations: long_text(fields, &fields::AI_RECOMMENDATIONS),
                 transcript_url: link(fields, &fields::AI_TRANSCRIPT, &mut ignored),
             },
             ignored_fields: ignored,
@@ -378,8 +397,18 @@ impl SipParty {
     }
 }
 
+/// Short free text, cut to [`fields::MAX_SHORT_TEXT_CHARS`] with the truncation marker.
 fn text(fields: &Fields, field: &Field) -> Option<String> {
-    fields.get(field).map(str::to_owned)
+    fields
+        .get(field)
+        .map(|v| fields::capped(v, fields::MAX_SHORT_TEXT_CHARS))
+}
+
+/// Long free text (the AI's), cut to [`fields::MAX_LONG_TEXT_CHARS`] with the marker.
+fn long_text(fields: &Fields, field: &Field) -> Option<String> {
+    fields
+        .get(field)
+        .map(|v| fields::capped(v, fields::MAX_LONG_TEXT_CHARS))
 }
 
 /// Google Analytics writes `(not set)` for "no value"; it is not a tag.
@@ -387,12 +416,16 @@ fn utm(fields: &Fields, field: &Field) -> Option<String> {
     fields
         .get(field)
         .filter(|v| !v.eq_ignore_ascii_case("(not set)"))
-        .map(str::to_owned)
+        .map(|v| fields::capped(v, fields::MAX_SHORT_TEXT_CHARS))
 }
 
+/// A link, left out (and noted) when it is not http(s) or longer than
+/// [`fields::MAX_LINK_CHARS`].
 fn link(fields: &Fields, field: &Field, ignored: &mut Vec<&'static str>) -> Option<String> {
     let value = fields.get(field)?;
-    if value.starts_with("https://") || value.starts_with("http://") {
+    if (value.starts_with("https://") || value.starts_with("http://"))
+        && value.chars().count() <= fields::MAX_LINK_CHARS
+    {
         Some(value.to_owned())
     } else {
         ignored.push(field.canonical);

@@ -69,3 +69,46 @@ field!(
     "transcript",
     "transcription"
 );
+
+// Input caps. A webhook body is at most 64 KiB (`bridge_lambda::MAX_BODY_BYTES`); these bound
+// each value, so one field can neither make parsing expensive nor flood a CRM record.
+
+/// Longest phone value read (the client's number of a call event, smart forwarding's caller,
+/// click-to-call's number). A longer value is refused before any parsing, naming the field.
+pub const MAX_PHONE_CHARS: usize = 64;
+/// Longest short text copied into the CRM or matched against the staff list (names, e-mails,
+/// departments, UTM tags, pool names, moods, client ids).
+pub const MAX_SHORT_TEXT_CHARS: usize = 256;
+/// Longest long text copied into the CRM (the AI summary and recommendations).
+pub const MAX_LONG_TEXT_CHARS: usize = 4000;
+/// Longest link kept (recordings, call cards, transcripts, landing pages); a longer link is
+/// left out, since a cut link leads nowhere.
+pub const MAX_LINK_CHARS: usize = 2048;
+/// What ends a text that was cut to its cap.
+pub const TRUNCATION_MARKER: &str = "… [truncated]";
+
+/// `text` cut to `max` characters, the marker included, when it is longer.
+pub fn capped(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let keep = max.saturating_sub(TRUNCATION_MARKER.chars().count());
+    let mut cut: String = text.chars().take(keep).collect();
+    cut.push_str(TRUNCATION_MARKER);
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_cut_to_its_cap_with_the_marker() {
+        assert_eq!(capped("short", 10), "short");
+        let cut = capped(&"я".repeat(300), MAX_SHORT_TEXT_CHARS);
+        assert_eq!(cut.chars().count(), MAX_SHORT_TEXT_CHARS);
+        assert!(cut.ends_with(TRUNCATION_MARKER));
+        assert!(cut.starts_with("яяя"));
+        assert_eq!(capped(&"a".repeat(256), 256), "a".repeat(256));
+    }
+}

@@ -20,7 +20,10 @@ pub mod smart_forwarding;
 pub mod smart_phone;
 
 pub use call_flows::{AnalysisNotes, BeforeCall, CallLogging};
-pub use click_to_call::{Calling, ClickToCall, ClickToCallError};
+pub use click_to_call::{
+    CallLimits, Calling, ClickToCall, ClickToCallError, Confirmation, DestinationPolicy,
+    DeviceCredential, LimitScope, LinkKey, Signed,
+};
 pub use contacts::ContactResolver;
 pub use deals::DealDesk;
 pub use delivery::{Delivery, DeliveryResult, RawEvent, ReplayReport};

@@ -1,0 +1,247 @@
+//! Where click-to-call may dial: the allowed countries and the refused kinds of number, both
+//! decided from libphonenumber's metadata (the country a number belongs to, and whether its
+//! range is premium rate, shared cost, a personal or universal access number…), never from
+//! hand-written prefixes.
+
+use std::fmt;
+
+use phonenumber::Type;
+use phonenumber::country::Id as Country;
+
+use crate::phone::PhoneNumber;
+
+/// A kind of number, as libphonenumber classifies its range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NumberKind(pub Type);
+
+/// Every kind with its configuration name.
+const KINDS: [(Type, &str); 17] = [
+    (Type::FixedLine, "fixed_line"),
+    (Type::Mobile, "mobile"),
+    (Type::FixedLineOrMobile, "fixed_line_or_mobile"),
+    (Type::TollFree, "toll_free"),
+    (Type::PremiumRate, "premium_rate"),
+    (Type::SharedCost, "shared_cost"),
+    (Type::PersonalNumber, "personal_number"),
+    (Type::Voip, "voip"),
+    (Type::Pager, "pager"),
+    (Type::Uan, "uan"),
+    (Type::Emergency, "emergency"),
+    (Type::Voicemail, "voicemail"),
+    (Type::ShortCode, "short_code"),
+    (Type::StandardRate, "standard_rate"),
+    (Type::Carrier, "carrier"),
+    (Type::NoInternational, "no_international"),
+    (Type::Unknown, "unknown"),
+];
+
+impl NumberKind {
+    /// The configuration name (`premium_rate`, `shared_cost`, …).
+    pub fn as_str(self) -> &'static str {
+        KINDS
+            .iter()
+            .find(|(kind, _)| *kind == self.0)
+            .map_or("unknown", |(_, name)| name)
+    }
+
+    /// A configuration name, compared without regard to case, `-` or spaces.
+    pub fn named(name: &str) -> Option<Self> {
+        let name = name.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+        KINDS
+            .iter()
+            .find(|(_, known)| *known == name)
+            .map(|(kind, _)| Self(*kind))
+    }
+
+    /// Every configuration name, for error messages.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        KINDS.iter().map(|(_, name)| *name)
+    }
+}
+
+impl fmt::Display for NumberKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a destination is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error(
+        "calls to {country} numbers are not allowed (allowed: {allowed}; CLICK_TO_CALL_COUNTRIES)"
+    )]
+    Country {
+        /// ISO 3166 code, or `an international network` for non-geographic codes (+800, +882…).
+        country: String,
+        allowed: String,
+    },
+    #[error("{kind} numbers are refused (CLICK_TO_CALL_REFUSED_TYPES)")]
+    Kind { kind: NumberKind },
+}
+
+/// The destinations click-to-call may dial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestinationPolicy {
+    countries: Vec<Country>,
+    refused: Vec<NumberKind>,
+}
+
+/// Refused unless configured otherwise: the kinds that cost the caller more than a call, or hide
+/// where the call really goes.
+pub const DEFAULT_REFUSED: [Type; 4] = [
+    Type::PremiumRate,
+    Type::SharedCost,
+    Type::PersonalNumber,
+    Type::Uan,
+];
+
+impl Default for DestinationPolicy {
+    /// Ukraine only, the [`DEFAULT_REFUSED`] kinds refused.
+    fn default() -> Self {
+        Self::new(vec![Country::UA], DEFAULT_REFUSED.map(NumberKind).to_vec())
+    }
+}
+
+impl DestinationPolicy {
+    pub fn new(countries: Vec<Country>, refused: Vec<NumberKind>) -> Self {
+        Self { countries, refused }
+    }
+
+    pub fn countries(&self) -> &[Country] {
+        &self.countries
+    }
+
+    pub fn refused(&self) -> &[NumberKind] {
+        &self.refused
+    }
+
+    /// Whether click-to-call may dial `phone`.
+    pub fn check(&self, phone: &PhoneNumber) -> Result<(), Refusal> {
+        let (country, kind) = classify(phone);
+        if !country.is_some_and(|c| self.countries.contains(&c)) {
+            return Err(Refusal::Country {
+                country: country.map_or_else(
+                    || "an international network".to_owned(),
+                    |c| c.as_ref().to_owned(),
+                ),
+                allowed: self
+                    .countries
+                    .iter()
+                    .map(|c| c.as_ref())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        if self.refused.contains(&kind) {
+            return Err(Refusal::Kind { kind });
+        }
+        Ok(())
+    }
+}
+
+/// The number's country (`None` for non-geographic codes) and kind, from the metadata.
+fn classify(phone: &PhoneNumber) -> (Option<Country>, NumberKind) {
+    match phonenumber::parse(None, phone.e164()) {
+        Ok(parsed) => (
+            parsed.country().id(),
+            NumberKind(parsed.number_type(&phonenumber::metadata::DATABASE)),
+        ),
+        // A PhoneNumber is valid E.164: this does not happen, and refuses if it does.
+        Err(_) => (None, NumberKind(Type::Unknown)),
+    }
+}
+
+/// A country code from configuration (`UA`, `pl`).
+pub fn country_named(code: &str) -> Option<Country> {
+    code.trim().to_ascii_uppercase().parse().ok()
+}
+
+/// `+380 50 123 4567`: the number as people read it, for the confirmation page.
+pub fn readable(phone: &PhoneNumber) -> String {
+    phonenumber::parse(None, phone.e164()).map_or_else(
+        |_| phone.e164().to_owned(),
+        |parsed| {
+            parsed
+                .format()
+                .mode(phonenumber::Mode::International)
+                .to_string()
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phone(raw: &str) -> PhoneNumber {
+        PhoneNumber::parse(raw).unwrap()
+    }
+
+    #[test]
+    fn ukrainian_mobile_and_fixed_numbers_pass_the_default_policy() {
+        let policy = DestinationPolicy::default();
+        for raw in ["+380501234567", "+380441112233", "+380800123456"] {
+            assert_eq!(policy.check(&phone(raw)), Ok(()), "{raw}");
+        }
+    }
+
+    #[test]
+    fn premium_rate_and_foreign_numbers_are_refused_by_default() {
+        let policy = DestinationPolicy::default();
+        assert_eq!(
+            policy.check(&phone("+380900212345")),
+            Err(Refusal::Kind {
+                kind: NumberKind(Type::PremiumRate)
+            })
+        );
+        assert!(matches!(
+            policy.check(&phone("+48221234567")),
+            Err(Refusal::Country { country, .. }) if country == "PL"
+        ));
+    }
+
+    #[test]
+    fn other_countries_and_kinds_follow_the_configuration() {
+        let policy = DestinationPolicy::new(
+            vec![Country::UA, Country::GB],
+            vec![NumberKind(Type::PremiumRate), NumberKind(Type::Voip)],
+        );
+        assert_eq!(policy.check(&phone("+442079460000")), Ok(()));
+        assert_eq!(
+            policy.check(&phone("+449098765432")),
+            Err(Refusal::Kind {
+                kind: NumberKind(Type::PremiumRate)
+            })
+        );
+        // A universal access number (UK 055…) is no longer refused once it is not listed, and
+        // is by default.
+        assert_eq!(policy.check(&phone("+445512345678")), Ok(()));
+        assert_eq!(
+            DestinationPolicy::new(vec![Country::GB], DEFAULT_REFUSED.map(NumberKind).to_vec())
+                .check(&phone("+445512345678")),
+            Err(Refusal::Kind {
+                kind: NumberKind(Type::Uan)
+            })
+        );
+        assert_eq!(
+            policy.check(&phone("+380891234567")),
+            Err(Refusal::Kind {
+                kind: NumberKind(Type::Voip)
+            })
+        );
+    }
+
+    #[test]
+    fn kind_and_country_names_read_from_configuration() {
+        assert_eq!(
+            NumberKind::named("Premium-Rate"),
+            Some(NumberKind(Type::PremiumRate))
+        );
+        assert_eq!(NumberKind::named("premium"), None);
+        assert_eq!(NumberKind(Type::Uan).to_string(), "uan");
+        assert_eq!(country_named(" pl "), Some(Country::PL));
+        assert_eq!(country_named("Ukraine"), None);
+        assert_eq!(readable(&phone("0501234567")), "+380 50 123 4567");
+    }
+}
