@@ -74,7 +74,8 @@ COLD_EVENTS = {
     "after-outgoing-call": "after-outgoing-call-5-answered-existing.json",
     "call-analysis": "call-analysis-summary.json",
     "smart-forward": "smart-forward-known-client.json",
-    "click-to-call": "click-to-call.json",
+    # The confirmation page: repeatable (click-to-call.json's confirmation is single-use).
+    "click-to-call": "click-to-call-start.json",
     "replay": None,  # scheduled: `{}` (an empty parked-events table)
     "reconcile": None,  # scheduled: `{}` (the recent window of the sandbox's call log)
 }
@@ -96,7 +97,7 @@ WARM_SCENARIOS = [
     ("call-analysis", "miss", "call-analysis-summary.json"),
     ("smart-forward", "hit", "smart-forward-known-client.json"),
     ("smart-forward", "miss", "smart-forward-known-client.json"),
-    ("click-to-call", "no cache", "click-to-call.json"),
+    ("click-to-call", "no cache", "click-to-call-start.json"),
 ]
 
 # CRM operations each events/ file needs: (first call: contact not cached, next call from the
@@ -135,8 +136,13 @@ EXPECTED_OPS = {
     # Nobody to cache: every call from an unknown number asks the CRM again.
     "smart-forward-unknown-client.json": (["find_unknown"], ["find_unknown"]),
     "smart-forward-get-query.json": (["find"], []),
+    "click-to-call-set-up.json": NOTHING,
+    "click-to-call-enrol.json": NOTHING,
+    "click-to-call-start.json": NOTHING,
     "click-to-call.json": NOTHING,
-    "click-to-call-get.json": NOTHING,
+    "click-to-call-altered.json": NOTHING,
+    "click-to-call-premium-rate.json": NOTHING,
+    "click-to-call-webhook-token.json": NOTHING,
     "click-to-call-unknown-manager.json": NOTHING,
 }
 # Requests per operation, the minimum each API allows (tests/tests/crm_suite.rs `costs`).
@@ -564,8 +570,8 @@ class Bridge:
             "PARKED_TABLE": PARKED_TABLE,
         }
         if function == "click-to-call":
-            # template.yaml: no tables for click-to-call (in-memory ones).
-            env["CACHE_TABLE"] = env["PARKED_TABLE"] = ""
+            # template.yaml: click-to-call keeps only its counters, in the cache table.
+            env["PARKED_TABLE"] = ""
         return env
 
     def spawn(self, function: str, cgroup=None, tag="") -> subprocess.Popen:
