@@ -22,6 +22,8 @@ struct Documented {
     deal: bool,
     existing_contact: bool,
     reason: Option<String>,
+    /// `Set-Cookie: name=…`: the cookie the answer sets, up to its value.
+    cookie: Option<String>,
 }
 
 /// The backticked spans of `cell`, in order.
@@ -66,6 +68,10 @@ fn parse(cell: &str) -> Documented {
             documented.word = Some((*first).to_owned());
         }
     }
+    documented.cookie = spans.iter().find_map(|span| {
+        let rest = span.strip_prefix("Set-Cookie: ")?;
+        Some(rest.split_once('=')?.0.to_owned() + "=")
+    });
     documented.reason = spans
         .iter()
         .find_map(|span| span.strip_prefix("x-bridge-reason: "))
@@ -110,7 +116,25 @@ fn check(file: &str, documented: &Documented, answer: &Answer, existing: &str) {
         } else {
             "error"
         };
-        assert_eq!(answer.field(key), word, "{context}");
+        // A page for a browser (click-to-call) names its decision in a header.
+        let decision = answer
+            .headers
+            .get("x-bridge-decision")
+            .and_then(|v| v.to_str().ok());
+        let named = if answer.json.is_null() {
+            decision
+        } else {
+            Some(answer.field(key))
+        };
+        assert_eq!(named, Some(word.as_str()), "{context}");
+    }
+    if let Some(cookie) = &documented.cookie {
+        let set = answer
+            .headers
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(set.starts_with(cookie.as_str()), "{context}");
     }
     for (key, value) in &documented.pairs {
         assert_eq!(answer.json[key].as_str(), Some(value.as_str()), "{context}");
