@@ -30,21 +30,6 @@ pub fn within(secs: u64) -> Deadline {
     Deadline::after(Duration::from_secs(secs))
 }
 
-/// How people store [`NUMBER`] in a CRM they filled by hand: each of these must find the one
-/// existing contact, for every CRM (`crm_notations` tests).
-pub const STORED_NOTATIONS: [&str; 14] = [
-    "+380501234567",
-    "380501234567",
-    "0501234567",
-    "050 123 45 67",
-    "050-123-45-67",
-    "(050) 123-45-67",
-    "+38 (050) 123-45-67",
-    "+38 050 123 45 67",
-    "8 050 123 45 67",
-    "80501234567",
-    "050.123.45.67",
-    "+380 50 123 45 67",
-    "+38-050-123-45-67",
-    "38 (050) 1234567",
-];
+/// How people store [`NUMBER`] in a CRM they filled by hand: each must find the one existing
+/// contact, for every CRM (the notation tests).
+pub use bridge_core::phone::STORED_NOTATIONS;

@@ -4,34 +4,10 @@
 //! secret of the configuration and no client number in full.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use bridge_core::ports::CrmKind;
-use bridge_core::webhook::logging;
+use bridge_core::webhook::logging::{self, LogCapture};
 use bridge_tests::rig::{Rig, event_with, events_dir};
 use crm_sandbox::{Fault, RequestFilter};
-
-/// What the functions wrote, shared by every writer the subscriber makes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 /// The variables whose values are secrets.
 const SECRET_VARIABLES: [&str; 5] = [
@@ -127,7 +103,7 @@ async fn run_everything(kind: CrmKind) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_and_no_full_number_reaches_the_logs() {
-    let captured = Captured::default();
+    let captured = LogCapture::default();
     let writer = captured.clone();
     logging::init_with_writer(move || writer.clone(), true, logging::level_named("TRACE"));
 

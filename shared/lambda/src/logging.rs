@@ -6,7 +6,9 @@
 //! The texts the bridge logs itself pass `bridge_domain::redact::log_text` where they can
 //! hold a vendor's echo.
 
+use std::io::Write;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 use tracing_subscriber::fmt::MakeWriter;
@@ -69,6 +71,32 @@ where
     } else {
         builder.try_init()
     };
+}
+
+/// What the functions log, kept in memory: tests read it (`init_with_writer(move ||
+/// capture.clone(), …)`, then [`LogCapture::text`]).
+#[derive(Clone, Default)]
+pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    pub fn text(&self) -> String {
+        let bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl Write for LogCapture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

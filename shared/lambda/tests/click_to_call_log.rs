@@ -3,7 +3,6 @@
 
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +16,7 @@ use bridge_domain::secret::Secret;
 use bridge_domain::services::click_to_call::Purpose;
 use bridge_domain::services::{CallLimits, ClickToCall, DestinationPolicy, LinkKey};
 use bridge_domain::staff::Staff;
+use bridge_lambda::logging::LogCapture;
 use bridge_lambda::{ClickToCallApp, click_to_call};
 use lambda_http::{Body, Request};
 use serde_json::Value;
@@ -50,19 +50,6 @@ impl RateLimiter for Counting {
         }
         seen.push(key.to_owned());
         Ok(Admission::Admitted)
-    }
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
@@ -122,7 +109,7 @@ fn button(page: &Value) -> String {
 
 #[tokio::test]
 async fn every_attempt_is_logged_once_with_manager_masked_number_and_decision() {
-    let captured = Captured::default();
+    let captured = LogCapture::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
         .json()
@@ -155,7 +142,7 @@ async fn every_attempt_is_logged_once_with_manager_masked_number_and_decision() 
     assert_eq!(stranger.status(), 401);
     expected.push(("confirm", "not_enrolled", "+********4567"));
 
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     let lines: Vec<Value> = log
         .lines()
         .map(|line| serde_json::from_str::<Value>(line).unwrap())

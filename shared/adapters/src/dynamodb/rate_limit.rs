@@ -24,7 +24,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use bridge_domain::clock::{Clock, SystemClock};
-use bridge_domain::ports::rate_limit::{Admission, RateLimitError, RateLimiter, retry_after_ms};
+use bridge_domain::ports::rate_limit::{Admission, RateLimitError, RateLimiter, slide};
 
 use super::cache::{EXPIRES_AT, Item, KEY, ceil_secs, number};
 use super::inspect::plain_chain;
@@ -150,21 +150,12 @@ impl RateLimiter for DynamoDbRateLimiter {
         window: Duration,
     ) -> Result<Admission, RateLimitError> {
         let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         for attempt in 0..MAX_ATTEMPTS {
-            let (hits, version) = self.read(key).await?;
+            let (mut live, version) = self.read(key).await?;
             let now = self.clock.now_epoch_ms();
-            let mut live: Vec<i64> = hits
-                .into_iter()
-                .filter(|&at| at > now.saturating_sub(window_ms))
-                .collect();
-            if live.len() >= limit {
-                let oldest = live.iter().copied().min().unwrap_or(now);
-                return Ok(Admission::Refused {
-                    retry_after: retry_after_ms(oldest.saturating_add(window_ms) - now),
-                });
+            if let refused @ Admission::Refused { .. } = slide(&mut live, now, limit, window) {
+                return Ok(refused);
             }
-            live.push(now);
             let expires_at = ceil_secs(now.saturating_add(window_ms));
             if self.write(key, &live, version, expires_at).await? {
                 return Ok(Admission::Admitted);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use bridge_domain::clock::{Clock, SystemClock};
-use bridge_domain::ports::rate_limit::{Admission, RateLimitError, RateLimiter, retry_after_ms};
+use bridge_domain::ports::rate_limit::{Admission, RateLimitError, RateLimiter, slide};
 
 pub struct MemoryRateLimiter {
     /// Admission times (epoch ms) per key, oldest first.
@@ -44,18 +44,9 @@ impl RateLimiter for MemoryRateLimiter {
         window: Duration,
     ) -> Result<Admission, RateLimitError> {
         let now = self.clock.now_epoch_ms();
-        let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
         let mut all = self.hits.lock().unwrap_or_else(PoisonError::into_inner);
         let hits = all.entry(key.to_owned()).or_default();
-        hits.retain(|&at| at > now.saturating_sub(window_ms));
-        if hits.len() >= usize::try_from(limit).unwrap_or(usize::MAX) {
-            let oldest = hits.first().copied().unwrap_or(now);
-            return Ok(Admission::Refused {
-                retry_after: retry_after_ms(oldest.saturating_add(window_ms) - now),
-            });
-        }
-        hits.push(now);
-        Ok(Admission::Admitted)
+        Ok(slide(hits, now, limit, window))
     }
 }
 

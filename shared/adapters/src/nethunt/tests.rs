@@ -210,21 +210,8 @@ fn every_notation_a_person_types_contains_a_term_of_one_of_the_searches() {
     let mut terms = vec![phone.e164().to_owned()];
     terms.extend(other_notations(&phone));
     // NetHunt is not relied on to ignore separators: a plain substring must be there.
-    for stored in [
-        "+380501234567",
-        "380501234567",
-        "0501234567",
-        "050 123 45 67",
-        "050-123-45-67",
-        "(050) 123-45-67",
-        "+38 (050) 123-45-67",
-        "8 050 123 45 67",
-        "80501234567",
-        "050.123.45.67",
-        "+380 50 123 45 67",
-        "38 (050) 1234567",
-        "+38 050 123-4567",
-    ] {
+    let also = ["+38 050 123-4567"];
+    for stored in bridge_domain::phone::STORED_NOTATIONS.iter().chain(&also) {
         assert!(
             terms.iter().any(|term| stored.contains(term.as_str())),
             "{stored}: no term of {terms:?}"

@@ -66,6 +66,22 @@ pub mod keys {
     }
 }
 
+/// One sliding-window decision, the same for every store: `hits` (epoch ms of the events
+/// admitted under a key) loses what left the window before `now`; under `limit` the event is
+/// admitted and `now` added, else refused until the oldest hit leaves the window.
+pub fn slide(hits: &mut Vec<i64>, now: i64, limit: u32, window: Duration) -> Admission {
+    let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+    hits.retain(|&at| at > now.saturating_sub(window_ms));
+    if hits.len() >= usize::try_from(limit).unwrap_or(usize::MAX) {
+        let oldest = hits.iter().copied().min().unwrap_or(now);
+        return Admission::Refused {
+            retry_after: retry_after_ms(oldest.saturating_add(window_ms) - now),
+        };
+    }
+    hits.push(now);
+    Admission::Admitted
+}
+
 /// Seconds a client should wait, from the milliseconds until an event leaves its window:
 /// rounded up, at least one (`Retry-After` has whole seconds, and 0 would invite a retry loop).
 pub fn retry_after_ms(ms: i64) -> Duration {
