@@ -126,6 +126,20 @@ impl Rig {
         }
     }
 
+    /// `bridge-ops doctor` on the rig's variables and `changes` (an empty value unsets).
+    pub async fn doctor(&self, changes: &[(&str, &str)]) -> bridge_core::doctor::Report {
+        let mut vars = self.vars.clone();
+        for (name, value) in changes {
+            vars.insert((*name).into(), (*value).into());
+        }
+        let lookup = move |name: &str| vars.get(name).cloned().filter(|v| !v.is_empty());
+        let secrets = SecretStore::new(
+            self.sandbox.secrets_extension_url(),
+            Secret::new("test-session-token"),
+        );
+        bridge_core::doctor::doctor(&lookup, &secrets).await
+    }
+
     pub fn crm(&self) -> CrmView<'_> {
         let view = CrmView::new(self.kind, &self.sandbox);
         match self.vars.get("DATAVERSE_UTM_SOURCE_COLUMN") {

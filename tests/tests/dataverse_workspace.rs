@@ -15,12 +15,8 @@
 
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
-use std::collections::HashMap;
-
-use bridge_core::doctor::{Check, Report, Verdict, doctor};
+use bridge_core::doctor::{Check, Report, Verdict};
 use bridge_core::ports::CrmKind;
-use bridge_core::secret::Secret;
-use bridge_core::secret_store::SecretStore;
 use bridge_tests::fixtures::{NUMBER, STORED_NOTATIONS};
 use bridge_tests::flows;
 use bridge_tests::rig::Rig;
@@ -273,19 +269,6 @@ async fn a_call_on_a_contact_deleted_since_it_was_found_recreates_it() {
 
 // --- doctor ----------------------------------------------------------------------------------
 
-async fn doctor_with(rig: &Rig, changes: &[(&str, &str)]) -> Report {
-    let mut vars: HashMap<String, String> = rig.vars.clone();
-    for (name, value) in changes {
-        vars.insert((*name).into(), (*value).into());
-    }
-    let lookup = move |name: &str| vars.get(name).cloned().filter(|v| !v.is_empty());
-    let secrets = SecretStore::new(
-        rig.sandbox.secrets_extension_url(),
-        Secret::new("test-session-token"),
-    );
-    doctor(&lookup, &secrets).await
-}
-
 fn check<'a>(report: &'a Report, name: &str) -> &'a Check {
     report
         .check(name)
@@ -296,7 +279,7 @@ fn check<'a>(report: &'a Report, name: &str) -> &'a Check {
 #[tokio::test]
 async fn doctor_passes_the_workspace() {
     let (rig, _) = workspace().await;
-    let report = doctor_with(&rig, &[]).await;
+    let report = rig.doctor(&[]).await;
     assert!(report.ok, "{:#?}", report.checks);
     let columns = check(&report, "Smart CRM columns");
     assert_eq!(columns.verdict, Verdict::Ok);
@@ -325,7 +308,7 @@ async fn doctor_names_the_variable_of_every_missing_column() {
         "DATAVERSE_UTM_CONTENT_COLUMN",
         "DATAVERSE_DEAL_STAGE_COLUMN",
     ] {
-        let report = doctor_with(&rig, &[(variable, "cr1a2_nothere")]).await;
+        let report = rig.doctor(&[(variable, "cr1a2_nothere")]).await;
         let failures: Vec<&Check> = report
             .failed()
             .filter(|c| c.variable.as_deref() == Some(variable))
@@ -407,17 +390,15 @@ async fn a_digits_column_finds_a_formatted_number_in_one_request() {
 #[tokio::test]
 async fn doctor_names_a_column_variable_that_is_no_column_name() {
     let (rig, _) = workspace().await;
-    let report = doctor_with(
-        &rig,
-        &[
+    let report = rig
+        .doctor(&[
             ("DATAVERSE_SEARCH_COLUMNS", "cr1a2_work,Business Phone"),
             (
                 "DATAVERSE_CARD_URL_TEMPLATE",
                 "https://smart.example.com/contact",
             ),
-        ],
-    )
-    .await;
+        ])
+        .await;
     for variable in ["DATAVERSE_SEARCH_COLUMNS", "DATAVERSE_CARD_URL_TEMPLATE"] {
         let failure = report
             .failed()

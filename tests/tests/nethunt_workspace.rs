@@ -11,12 +11,8 @@
 
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
-use std::collections::HashMap;
-
-use bridge_core::doctor::{Report, Verdict, doctor};
+use bridge_core::doctor::Verdict;
 use bridge_core::ports::CrmKind;
-use bridge_core::secret::Secret;
-use bridge_core::secret_store::SecretStore;
 use bridge_tests::flows;
 use bridge_tests::rig::Rig;
 use crm_sandbox::nethunt::{Layout, NetHuntState};
@@ -184,24 +180,10 @@ async fn the_seeded_field_names_are_refused_there() {
     assert_eq!(rig.crm().contact_count(), 0);
 }
 
-/// `bridge-ops doctor` with the rig's variables and `changes` (an empty value unsets).
-async fn doctor_report(rig: &Rig, changes: &[(&str, &str)]) -> Report {
-    let mut vars: HashMap<String, String> = rig.vars.clone();
-    for (name, value) in changes {
-        vars.insert((*name).into(), (*value).into());
-    }
-    let lookup = move |name: &str| vars.get(name).cloned().filter(|v| !v.is_empty());
-    let secrets = SecretStore::new(
-        rig.sandbox.secrets_extension_url(),
-        Secret::new("test-session-token"),
-    );
-    doctor(&lookup, &secrets).await
-}
-
 #[tokio::test]
 async fn doctor_finds_every_field_and_names_the_variable_of_each_missing_one() {
     let rig = renamed_workspace(&[]).await;
-    let report = doctor_report(&rig, &[]).await;
+    let report = rig.doctor(&[]).await;
     assert!(report.ok, "{:#?}", report.checks);
     for folder in ["NetHunt Contacts fields", "NetHunt Deals fields"] {
         let check = report.check(folder).unwrap();
@@ -221,7 +203,7 @@ async fn doctor_finds_every_field_and_names_the_variable_of_each_missing_one() {
             name.starts_with("NETHUNT_FIELD_") && *name != "NETHUNT_FIELD_UTM_CONTENT"
         })
     {
-        let report = doctor_report(&rig, &[(variable, "")]).await;
+        let report = rig.doctor(&[(variable, "")]).await;
         let failure = report
             .failed()
             .find(|check| check.variable.as_deref() == Some(variable))
