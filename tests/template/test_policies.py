@@ -33,13 +33,18 @@ EXPECTED = {
 }
 
 # The environment variable naming each secret parameter.
+# (`_SSM_PARAMETER` for an SSM name, `_SECRET_ID` for a Secrets Manager ARN).
 SECRET_VARIABLES = {
-    "WEBHOOK_TOKEN_SSM_PARAMETER": {"WebhookTokenParameter"},
-    "STAFF_SSM_PARAMETER": {"StaffParameter"},
-    "CLICK_TO_CALL_KEY_SSM_PARAMETER": {"ClickToCallKeyParameter"},
-    "RINGOSTAT_AUTH_KEY_SSM_PARAMETER": {"RingostatAuthKeyParameter"},
-    "NETHUNT_API_KEY_SSM_PARAMETER": {"NetHuntApiKeyParameter"},
-    "DATAVERSE_CLIENT_SECRET_SSM_PARAMETER": {"DataverseClientSecretParameter"},
+    f"{base}{suffix}": {parameter}
+    for base, parameter in {
+        "WEBHOOK_TOKEN": "WebhookTokenParameter",
+        "STAFF": "StaffParameter",
+        "CLICK_TO_CALL_KEY": "ClickToCallKeyParameter",
+        "RINGOSTAT_AUTH_KEY": "RingostatAuthKeyParameter",
+        "NETHUNT_API_KEY": "NetHuntApiKeyParameter",
+        "DATAVERSE_CLIENT_SECRET": "DataverseClientSecretParameter",
+    }.items()
+    for suffix in ("_SSM_PARAMETER", "_SECRET_ID")
 }
 
 
@@ -117,14 +122,27 @@ class Policies(unittest.TestCase):
             with self.subTest(function=function):
                 self.assertEqual(self.reach_of(function), expected)
 
+    def test_a_secret_is_read_from_ssm_or_from_secrets_manager_by_its_value(self):
+        """An ARN as the parameter's value: the same parameter names the Secrets Manager secret
+        in the policy and in `_SECRET_ID`; a name: the SSM parameter and `_SSM_PARAMETER`."""
+        env = self.template["Globals"]["Function"]["Environment"]["Variables"]
+        for variable in ("WEBHOOK_TOKEN", "NETHUNT_API_KEY", "RINGOSTAT_AUTH_KEY"):
+            ssm, secret_id = env[f"{variable}_SSM_PARAMETER"], env[f"{variable}_SECRET_ID"]
+            condition = ssm["Fn::If"][0]
+            self.assertEqual(secret_id["Fn::If"][0], condition)
+            self.assertEqual(ssm["Fn::If"][1], {"Ref": "AWS::NoValue"})
+            self.assertEqual(secret_id["Fn::If"][2], {"Ref": "AWS::NoValue"})
+            self.assertIn("Fn::Split", str(self.template["Conditions"][condition]))
+
     def test_secrets_are_read_and_never_listed_or_written(self):
         for function in EXPECTED:
             for statement in self.statements_of(function):
                 actions = statement["Action"]
                 actions = actions if isinstance(actions, list) else [actions]
                 for action in actions:
-                    if action.startswith("ssm:"):
-                        self.assertEqual(action, "ssm:GetParameter", function)
+                    if action.startswith(("ssm:", "secretsmanager:")):
+                        self.assertIn(action, ("ssm:GetParameter", "secretsmanager:GetSecretValue"),
+                                      function)
 
     def test_every_secret_a_function_names_is_one_it_may_read(self):
         globals_env = self.template["Globals"]["Function"]["Environment"]["Variables"]
