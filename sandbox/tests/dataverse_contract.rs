@@ -286,11 +286,7 @@ async fn the_api_wants_a_live_bearer_token() {
 #[tokio::test]
 async fn a_raw_plus_is_a_space_and_percent_2b_is_a_plus() {
     let (sandbox, token) = start().await;
-    let id =
-        sandbox
-            .state()
-            .dataverse
-            .seed_contact("+380501234567", "Shane O'Brien", MANAGER_USER_ID);
+    let id = seed_client(&sandbox, "Shane O'Brien");
 
     let select = "$select=contactid,fullname,telephone1,mobilephone,telephone2,_ownerid_value";
     let encoded = api(
@@ -481,11 +477,7 @@ async fn contacts_are_created_with_204_or_201_and_a_known_owner() {
 #[tokio::test]
 async fn phone_calls_ignore_statecode_on_create_and_refuse_duplicates() {
     let (sandbox, token) = start().await;
-    let contact =
-        sandbox
-            .state()
-            .dataverse
-            .seed_contact("+380501234567", "Olha Petrenko", MANAGER_USER_ID);
+    let contact = seed_client(&sandbox, "Olha Petrenko");
 
     let created = api(
         &sandbox,
@@ -554,11 +546,7 @@ async fn phone_calls_ignore_statecode_on_create_and_refuse_duplicates() {
 #[tokio::test]
 async fn phone_call_bodies_are_checked_against_the_metadata() {
     let (sandbox, token) = start().await;
-    let contact =
-        sandbox
-            .state()
-            .dataverse
-            .seed_contact("+380501234567", "Olha Petrenko", MANAGER_USER_ID);
+    let contact = seed_client(&sandbox, "Olha Petrenko");
     let mut typo = phonecall_body(&contact);
     let mut unsuffixed = phonecall_body(&contact);
     let mut bad_mask = phonecall_body(&contact);
@@ -625,11 +613,7 @@ async fn phone_call_bodies_are_checked_against_the_metadata() {
 #[tokio::test]
 async fn a_phone_call_closes_with_a_valid_pair_and_then_is_read_only() {
     let (sandbox, token) = start().await;
-    let contact =
-        sandbox
-            .state()
-            .dataverse
-            .seed_contact("+380501234567", "Olha Petrenko", MANAGER_USER_ID);
+    let contact = seed_client(&sandbox, "Olha Petrenko");
     let target = format!("phonecalls({CALL_ID})");
     let if_match = [("If-Match", "*")];
 
@@ -754,11 +738,7 @@ async fn patch_without_if_match_is_an_upsert() {
 #[tokio::test]
 async fn notes_and_opportunities_hang_off_the_contact() {
     let (sandbox, token) = start().await;
-    let contact =
-        sandbox
-            .state()
-            .dataverse
-            .seed_contact("+380501234567", "Olha Petrenko", MANAGER_USER_ID);
+    let contact = seed_client(&sandbox, "Olha Petrenko");
 
     let note = api(
         &sandbox,
@@ -799,11 +779,7 @@ async fn notes_and_opportunities_hang_off_the_contact() {
 #[tokio::test]
 async fn client_supplied_keys_create_contacts_notes_and_deals_once() {
     let (sandbox, token) = start().await;
-    let owner =
-        sandbox
-            .state()
-            .dataverse
-            .seed_contact("+380501234567", "Olha Petrenko", MANAGER_USER_ID);
+    let owner = seed_client(&sandbox, "Olha Petrenko");
     const CONTACT_ID: &str = "7c1d2f0e-6a1c-5d7e-9f00-2a9c3c1e7b21";
     const NOTE_ID: &str = "8d1d2f0e-6a1c-5d7e-9f00-2a9c3c1e7b31";
     const DEAL_ID: &str = "9e1d2f0e-6a1c-5d7e-9f00-2a9c3c1e7b41";
@@ -897,11 +873,7 @@ async fn client_supplied_keys_create_contacts_notes_and_deals_once() {
 #[tokio::test]
 async fn only_the_columns_the_tenant_has_are_read_or_written() {
     let (sandbox, token) = start().await;
-    let contact =
-        sandbox
-            .state()
-            .dataverse
-            .seed_contact("+380501234567", "Olha Petrenko", MANAGER_USER_ID);
+    let contact = seed_client(&sandbox, "Olha Petrenko");
     let reads = [
         "contacts?$select=contactid,cr1a2_mobile",
         "contacts?$filter=cr1a2_mobile%20eq%20'1'",
@@ -1032,11 +1004,7 @@ async fn contains_and_endswith_match_the_stored_text() {
 #[tokio::test]
 async fn a_write_bound_to_a_deleted_contact_does_not_exist() {
     let (sandbox, token) = start().await;
-    let contact =
-        sandbox
-            .state()
-            .dataverse
-            .seed_contact("+380501234567", "Olha Petrenko", MANAGER_USER_ID);
+    let contact = seed_client(&sandbox, "Olha Petrenko");
     assert!(sandbox.state().dataverse.delete_contact(&contact));
     let bind = format!("/contacts({contact})");
     for (set, body) in [
@@ -1063,4 +1031,12 @@ async fn a_write_bound_to_a_deleted_contact_does_not_exist() {
     assert_eq!(state.dataverse.call_count(), 0);
     assert!(state.dataverse.notes().is_empty());
     assert!(state.dataverse.opportunities().is_empty());
+}
+
+/// The client `+380501234567`, named `name`, owned by the manager: its `contactid`.
+fn seed_client(sandbox: &Sandbox, name: &str) -> String {
+    sandbox
+        .state()
+        .dataverse
+        .seed_contact("+380501234567", name, MANAGER_USER_ID)
 }

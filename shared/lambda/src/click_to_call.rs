@@ -41,34 +41,13 @@ use crate::routes::CLICK_TO_CALL_METHODS;
 /// the whole host, so no neighbouring site can plant one.
 pub const DEVICE_COOKIE: &str = "__Host-ringostat-bridge-click-to-call";
 
-const STEP: Field = Field {
-    canonical: "step",
-    keys: &["step"],
-};
-const ENROL: Field = Field {
-    canonical: "enrol",
-    keys: &["enrol"],
-};
-const MANAGER: Field = Field {
-    canonical: "manager",
-    keys: &["manager"],
-};
-const PHONE: Field = Field {
-    canonical: "phone",
-    keys: &["phone", "number", "client", "destination"],
-};
-const EXPIRES_AT: Field = Field {
-    canonical: "exp",
-    keys: &["exp"],
-};
-const SIGNATURE: Field = Field {
-    canonical: "sig",
-    keys: &["sig"],
-};
-const NONCE: Field = Field {
-    canonical: "nonce",
-    keys: &["nonce"],
-};
+bridge_domain::field!(STEP, "step");
+bridge_domain::field!(ENROL, "enrol");
+bridge_domain::field!(MANAGER, "manager");
+bridge_domain::field!(PHONE, "phone", "number", "client", "destination");
+bridge_domain::field!(EXPIRES_AT, "exp");
+bridge_domain::field!(SIGNATURE, "sig");
+bridge_domain::field!(NONCE, "nonce");
 
 /// What click-to-call needs.
 pub struct ClickToCallApp {

@@ -12,57 +12,58 @@ pub struct Field {
     pub keys: &'static [&'static str],
 }
 
+/// `field!(pub NAME, "canonical", "alias", …)`: a [`Field`] constant, the first key canonical.
+/// Exported for the other request readers (click-to-call's form fields).
+#[macro_export]
 macro_rules! field {
-    ($name:ident, $($key:literal),+) => {
-        pub const $name: Field = Field { canonical: first!($($key),+), keys: &[$($key),+] };
-    };
-}
-macro_rules! first {
-    ($head:literal $(, $tail:literal)*) => {
-        $head
+    ($vis:vis $name:ident, $($key:literal),+ $(,)?) => {
+        $vis const $name: $crate::ringostat::fields::Field = $crate::ringostat::fields::Field {
+            canonical: [$($key),+][0],
+            keys: &[$($key),+],
+        };
     };
 }
 
-field!(CALL_ID, "uniqueid", "call_id", "cdr_id");
-field!(CALL_DATE, "calldate", "call_date", "date");
+field!(pub CALL_ID, "uniqueid", "call_id", "cdr_id");
+field!(pub CALL_DATE, "calldate", "call_date", "date");
 // `userfield`: the client's number under the names the current cabinet suggests (reference §0,
 // §1.4 c).
-field!(CALLER, "caller", "callerId", "phone", "userfield");
-field!(DESTINATION, "dst", "callee", "destination");
-field!(CALL_TYPE, "call_type", "type");
-field!(DISPOSITION, "disposition", "call_status", "status");
-field!(DURATION, "duration", "call_duration");
-field!(TALK_TIME, "billsec", "dialog", "talk_time");
-field!(WAIT_TIME, "waittime", "waiting");
-field!(
+field!(pub CALLER, "caller", "callerId", "phone", "userfield");
+field!(pub DESTINATION, "dst", "callee", "destination");
+field!(pub CALL_TYPE, "call_type", "type");
+field!(pub DISPOSITION, "disposition", "call_status", "status");
+field!(pub DURATION, "duration", "call_duration");
+field!(pub TALK_TIME, "billsec", "dialog", "talk_time");
+field!(pub WAIT_TIME, "waittime", "waiting");
+field!(pub
     RECORDING,
     "recording",
     "recording_wav",
     "record",
     "call_recording"
 );
-field!(HAS_RECORDING, "has_recording");
-field!(CALL_CARD, "call_card", "call_card_link");
-field!(EMPLOYEE_NUMBER, "employee_number", "staffid", "employee_id");
-field!(EMPLOYEE_NAME, "employee_fio", "employee");
-field!(EMPLOYEE_EMAIL, "employee_email");
-field!(CONNECTED_WITH, "connected_with");
-field!(DEPARTMENT, "department");
-field!(POOL_NAME, "pool_name");
-field!(UTM_SOURCE, "utm_source", "source");
-field!(UTM_MEDIUM, "utm_medium", "medium");
-field!(UTM_CAMPAIGN, "utm_campaign", "campaign");
-field!(UTM_TERM, "utm_term", "keyword", "utm_keyword");
-field!(UTM_CONTENT, "utm_content");
-field!(CLIENT_ID, "client_id");
-field!(LANDING, "landing");
+field!(pub HAS_RECORDING, "has_recording");
+field!(pub CALL_CARD, "call_card", "call_card_link");
+field!(pub EMPLOYEE_NUMBER, "employee_number", "staffid", "employee_id");
+field!(pub EMPLOYEE_NAME, "employee_fio", "employee");
+field!(pub EMPLOYEE_EMAIL, "employee_email");
+field!(pub CONNECTED_WITH, "connected_with");
+field!(pub DEPARTMENT, "department");
+field!(pub POOL_NAME, "pool_name");
+field!(pub UTM_SOURCE, "utm_source", "source");
+field!(pub UTM_MEDIUM, "utm_medium", "medium");
+field!(pub UTM_CAMPAIGN, "utm_campaign", "campaign");
+field!(pub UTM_TERM, "utm_term", "keyword", "utm_keyword");
+field!(pub UTM_CONTENT, "utm_content");
+field!(pub CLIENT_ID, "client_id");
+field!(pub LANDING, "landing");
 // "Call processed by AI" (help article 9281387); key names are the integrator's choice.
-field!(AI_SUMMARY, "summary", "brief_summary", "ai_summary");
-field!(AI_CLIENT_MOOD, "client_mood", "customer_mood");
-field!(AI_EMPLOYEE_MOOD, "employee_mood", "manager_mood");
-field!(AI_OVERALL_MOOD, "overall_mood", "mood");
-field!(AI_RECOMMENDATIONS, "recommendations", "recommended_actions");
-field!(
+field!(pub AI_SUMMARY, "summary", "brief_summary", "ai_summary");
+field!(pub AI_CLIENT_MOOD, "client_mood", "customer_mood");
+field!(pub AI_EMPLOYEE_MOOD, "employee_mood", "manager_mood");
+field!(pub AI_OVERALL_MOOD, "overall_mood", "mood");
+field!(pub AI_RECOMMENDATIONS, "recommendations", "recommended_actions");
+field!(pub
     AI_TRANSCRIPT,
     "vtt_url",
     "vtt",
