@@ -207,6 +207,9 @@ pub(crate) struct Call {
     /// `m:ss` (`h:mm:ss` from an hour), or a coarser reading the record allows.
     pub(crate) duration: Option<String>,
     pub(crate) manager: Option<String>,
+    /// Who the record belongs to, shown when it is not the manager (Dataverse: the system
+    /// user owns a call nobody took).
+    pub(crate) owner: Option<String>,
     pub(crate) recording: Option<String>,
     /// The CRM's own state of the record (Dataverse: `Completed (Received)`).
     pub(crate) state: Option<String>,
@@ -252,6 +255,7 @@ impl Call {
             answered,
             duration,
             manager: labelled(description, &MANAGER_LABELS).map(str::to_owned),
+            owner: None,
             recording: labelled(description, &RECORDING_LABELS).map(str::to_owned),
             state: None,
         }
@@ -344,15 +348,13 @@ fn attach_ringostat(
 
 /// The cards of `crm`, most recently active first, each timeline newest first.
 fn cards_of(state: &SandboxState, crm: RunCrm) -> Vec<Card> {
-    let (mut cards, user_name): (Vec<Card>, Box<dyn Fn(&str) -> Option<String> + '_>) = match crm {
-        RunCrm::NetHunt => (
-            crate::nethunt::cards(&state.nethunt),
-            Box::new(|id: &str| state.nethunt.user_name(id).map(str::to_owned)),
-        ),
-        RunCrm::Dataverse => (
-            crate::dataverse::cards(&state.dataverse),
-            Box::new(|id: &str| state.dataverse.user_name(id)),
-        ),
+    let mut cards = match crm {
+        RunCrm::NetHunt => crate::nethunt::cards(&state.nethunt),
+        RunCrm::Dataverse => crate::dataverse::cards(&state.dataverse),
+    };
+    let user_name = |id: &str| match crm {
+        RunCrm::NetHunt => state.nethunt.user_name(id).map(str::to_owned),
+        RunCrm::Dataverse => state.dataverse.user_name(id),
     };
     attach_ringostat(&mut cards, &state.ringostat, &user_name);
     for card in &mut cards {
@@ -594,6 +596,13 @@ fn render_call(call: &Call, time: &str) -> String {
     }
     if let Some(manager) = &call.manager {
         parts.push(format!("<span class=\"manager\">{}</span>", esc(manager)));
+    }
+    if let Some(owner) = call
+        .owner
+        .as_ref()
+        .filter(|o| call.manager.as_ref() != Some(o))
+    {
+        parts.push(format!("<span class=\"owner\">owner {}</span>", esc(owner)));
     }
     if let Some(url) = call
         .recording

@@ -62,9 +62,7 @@ pub(crate) fn cards(state: &DataverseState) -> Vec<Card> {
                             .and_then(Value::as_i64)
                             .map(|minutes| format!("{minutes} min"));
                     }
-                    if call.manager.is_none() {
-                        call.manager = name_of(c.lookups.get("ownerid"));
-                    }
+                    call.owner = name_of(c.lookups.get("ownerid"));
                     call.state = Some(format!(
                         "{} ({})",
                         state_label(c.statecode),

@@ -239,7 +239,8 @@ fn a_card_shows_the_calls_own_time_and_people_by_name() {
         Some("0:25"),
         "from the description"
     );
-    assert_eq!(call.manager.as_deref(), Some(MANAGER_NAME), "the owner");
+    assert_eq!(call.manager, None, "the text names nobody");
+    assert_eq!(call.owner.as_deref(), Some(MANAGER_NAME));
     assert_eq!(call.state.as_deref(), Some("Open (Open)"));
     let (created_at, bare) = calls[1];
     assert_eq!(
@@ -252,7 +253,7 @@ fn a_card_shows_the_calls_own_time_and_people_by_name() {
         Some("1 min"),
         "whole minutes only"
     );
-    assert_eq!(bare.manager.as_deref(), Some(SYSTEM_USER_NAME));
+    assert_eq!(bare.owner.as_deref(), Some(SYSTEM_USER_NAME));
     assert!(card.timeline.iter().any(|entry| matches!(
         &entry.what,
         crate::page::What::Note { title, .. } if title == "AI-аналіз дзвінка"

@@ -233,3 +233,25 @@ async fn syncs_and_click_to_call_requests_join_the_contacts_timeline() {
         assert!(html.contains(expected), "{expected} missing from {html}");
     }
 }
+
+#[test]
+fn a_calls_owner_is_shown_only_when_it_is_not_the_manager() {
+    let settings = PageSettings::default();
+    let render = |manager: Option<&str>, owner: &str| {
+        let mut call = Call::from_text("Incoming call from +380501234567 (missed)", "");
+        call.manager = manager.map(str::to_owned);
+        call.owner = Some(owner.to_owned());
+        render_entry(
+            &Entry {
+                at: None,
+                what: What::Call(call),
+            },
+            &settings,
+        )
+    };
+    let nobody_took_it = render(None, "# Ringostat Bridge");
+    assert!(nobody_took_it.contains("<span class=\"owner\">owner # Ringostat Bridge</span>"));
+    let taken = render(Some("Олена Коваленко"), "Олена Коваленко");
+    assert!(taken.contains("<span class=\"manager\">Олена Коваленко</span>"));
+    assert!(!taken.contains("owner"), "{taken}");
+}
