@@ -387,7 +387,7 @@ font-size:.9rem;white-space:pre-wrap}th{background:#f3f3f3}h2{margin-top:2rem}";
 
 fn head(title: &str, refresh: bool) -> String {
     format!(
-        "<!doctype html><html lang=\"uk\"><head><meta charset=\"utf-8\">{}\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">{}\
          <title>{}</title><style>{STYLE}</style></head><body>",
         if refresh {
             "<meta http-equiv=\"refresh\" content=\"5\">"
