@@ -6,7 +6,8 @@
 //! - Dataverse under `/api/data/v9.2/...` and the token endpoint `/{tenant}/oauth2/v2.0/token`
 //!   ([`dataverse`]).
 //! - Control routes under `/_sandbox/...`: the request log, fault injection, switches.
-//! - `/`: a read-only HTML page with everything both CRMs hold.
+//! - `/`: a read-only HTML page with what the CRM of the run holds, one card per contact with
+//!   its timeline ([`PageSettings`]: the run's CRM and time zone); `/raw`: every table as stored.
 //!
 //! Tests start it with [`Sandbox::start`] on an ephemeral loopback port; `crm-sandbox` runs it
 //! as a binary for local use.
@@ -26,6 +27,8 @@ pub mod dataverse;
 pub mod nethunt;
 pub(crate) mod page;
 pub mod ringostat;
+
+pub use page::{DEFAULT_TIME_ZONE, PageSettings, RunCrm, UnknownCrm, UnknownTimeZone};
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -171,6 +174,8 @@ pub struct SandboxState {
     /// the oldest fault whose filter matches it, if any; requests no fault matches are served
     /// normally and leave the queue as it is.
     pub faults: VecDeque<QueuedFault>,
+    /// The run's CRM and time zone, for the page.
+    pub page: PageSettings,
 }
 
 #[derive(Clone)]
@@ -183,6 +188,8 @@ pub struct AppState {
 pub const DEMO_CLIENT_PHONE: &str = "+380501234567";
 pub const DEMO_CLIENT_NAME: &str = "Марія Шевченко";
 pub const DEMO_MANAGER_EMAIL: &str = dataverse::MANAGER_EMAIL;
+/// Her name, as the events' `employee_fio` and the local `STAFF` give it.
+pub const DEMO_MANAGER_NAME: &str = dataverse::MANAGER_NAME;
 
 impl SandboxState {
     /// Stores the demo client in both CRMs, owned by the demo manager.
@@ -330,6 +337,7 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .route("/", get(page::index))
+        .route("/raw", get(page::raw))
         .route("/_sandbox/requests", get(requests).delete(clear_requests))
         .route("/_sandbox/faults", post(push_faults))
         .route(

@@ -43,6 +43,7 @@ use axum::routing::{any, post};
 
 use crate::AppState;
 
+pub(crate) use page::cards;
 pub use page::html_section;
 pub use store::{DataverseState, SchemaError};
 
@@ -55,7 +56,8 @@ pub const SYSTEM_USER_NAME: &str = "# Ringostat Bridge";
 pub const SYSTEM_USER_EMAIL: &str = "ringostat-bridge@smart-crm.example";
 /// A sales manager with a licence.
 pub const MANAGER_USER_ID: &str = "5a0c1e2d-3b4f-4a5e-8c6d-7e8f90a1b2c2";
-pub const MANAGER_NAME: &str = "Olena Kovalenko";
+/// As the events and the local staff list (`STAFF`) name her.
+pub const MANAGER_NAME: &str = "Олена Коваленко";
 pub const MANAGER_EMAIL: &str = "olena.kovalenko@smart-crm.example";
 
 /// Entra's usual lifetime of an app-only token.

@@ -307,6 +307,13 @@ impl DataverseState {
         id
     }
 
+    /// The full name of the user with this `systemuserid`.
+    pub fn user_name(&self, user_id: &str) -> Option<String> {
+        self.find(Entity::SystemUser, user_id)
+            .map(|user| text_column(user, "fullname"))
+            .filter(|name| !name.is_empty())
+    }
+
     /// The contact as `GET /contacts(<id>)` with every annotation returns it.
     pub fn contact(&self, contact_id: &str) -> Option<Value> {
         self.find(Entity::Contact, contact_id)

@@ -1,5 +1,5 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use serde_json::{Map, json};
+use serde_json::{Map, Value, json};
 
 use super::datetime::{looks_like_datetime, rfc3339_utc};
 use super::schema::{Entity, is_custom_column};
@@ -152,4 +152,115 @@ fn a_client_supplied_key_creates_once_then_is_a_412_that_changes_nothing() {
         assert_eq!(Some(stored.version), version, "{key}: untouched");
         assert_eq!(stored.columns[column], "first", "{key}");
     }
+}
+
+/// A phone call as the bridge writes it: subject, description, the call's own start, whole
+/// minutes, regarding the contact, owned by `owner`.
+fn phonecall_body(contact: &str, owner: &str, description: &str) -> Map<String, Value> {
+    let body = json!({
+        "subject": "Вихідний дзвінок на +380501234567 (пропущений)",
+        "description": description,
+        "phonenumber": "+380501234567",
+        "directioncode": true,
+        "actualstart": "2024-04-05T11:30:00Z",
+        "actualdurationminutes": 1,
+        "regardingobjectid_contact_phonecall@odata.bind": format!("/contacts({contact})"),
+        "ownerid@odata.bind": format!("/systemusers({owner})"),
+    });
+    match body {
+        Value::Object(map) => map,
+        _ => unreachable!("an object"),
+    }
+}
+
+#[test]
+fn a_card_shows_the_calls_own_time_and_people_by_name() {
+    let mut state = DataverseState::default();
+    let contact = state.seed_contact("+380501234567", "Марія Шевченко", MANAGER_USER_ID);
+    state.contacts[0]
+        .columns
+        .insert("new_utmsource".into(), json!("google"));
+    state
+        .create(
+            Entity::PhoneCall,
+            None,
+            &phonecall_body(
+                &contact,
+                MANAGER_USER_ID,
+                "Статус: пропущений (NO ANSWER)\nТривалість: 0:25 (розмова 0:00, очікування 0:25)",
+            ),
+        )
+        .expect("created");
+    let mut without_text = phonecall_body(&contact, SYSTEM_USER_ID, "");
+    without_text.insert("subject".into(), json!("Call"));
+    without_text.remove("actualstart");
+    state
+        .create(Entity::PhoneCall, None, &without_text)
+        .expect("created");
+    let mut note = Map::new();
+    note.insert("subject".into(), json!("AI-аналіз дзвінка"));
+    note.insert("notetext".into(), json!("Підсумок: …"));
+    note.insert(
+        "objectid_contact@odata.bind".into(),
+        json!(format!("/contacts({contact})")),
+    );
+    state
+        .create(Entity::Annotation, None, &note)
+        .expect("created");
+
+    let cards = cards(&state);
+    let card = &cards[0];
+    assert_eq!(card.name, "Марія Шевченко");
+    assert_eq!(card.phones, ["+380501234567"]);
+    assert_eq!(
+        card.facts,
+        [("Owner".to_owned(), MANAGER_NAME.to_owned())],
+        "the systemuser's name, not its GUID"
+    );
+    assert_eq!(card.tags, ["new_utmsource: google"]);
+    let calls: Vec<_> = card
+        .timeline
+        .iter()
+        .filter_map(|entry| match &entry.what {
+            crate::page::What::Call(call) => Some((entry.at, call)),
+            _ => None,
+        })
+        .collect();
+    let (at, call) = calls[0];
+    assert_eq!(
+        at.map(|t| t.to_string()).as_deref(),
+        Some("2024-04-05T11:30:00Z"),
+        "actualstart, not createdon"
+    );
+    assert_eq!(call.incoming, Some(false), "directioncode true is Outgoing");
+    assert_eq!(call.answered, Some(false));
+    assert_eq!(
+        call.duration.as_deref(),
+        Some("0:25"),
+        "from the description"
+    );
+    assert_eq!(call.manager, None, "the text names nobody");
+    assert_eq!(call.owner.as_deref(), Some(MANAGER_NAME));
+    assert_eq!(call.state.as_deref(), Some("Open (Open)"));
+    let (created_at, bare) = calls[1];
+    assert_eq!(
+        created_at.map(|t| t.to_string()),
+        Some(state.phonecalls[1].created.clone()),
+        "no start: when it was written"
+    );
+    assert_eq!(
+        bare.duration.as_deref(),
+        Some("1 min"),
+        "whole minutes only"
+    );
+    assert_eq!(bare.owner.as_deref(), Some(SYSTEM_USER_NAME));
+    assert!(card.timeline.iter().any(|entry| matches!(
+        &entry.what,
+        crate::page::What::Note { title, .. } if title == "AI-аналіз дзвінка"
+    )));
+    assert_eq!(
+        state.user_name(MANAGER_USER_ID).as_deref(),
+        Some(MANAGER_NAME)
+    );
+    assert_eq!(state.user_name("not-a-guid"), None);
 }

@@ -46,6 +46,7 @@ mod tests;
 mod values;
 
 pub use handlers::{Authorized, routes, set_not_found_404};
+pub(crate) use page::cards;
 pub use page::html_section;
 pub use search::{search_terms, squash};
 pub use store::{

@@ -248,6 +248,13 @@ impl CallLog {
     }
 }
 
+/// The users of the seeded workspace: the manager of the local staff list, as the events name
+/// her, and the user the bridge signs in as (the local profile's system user).
+const SEED_USERS: [(&str, &str); 2] = [
+    (crate::DEMO_MANAGER_NAME, crate::DEMO_MANAGER_EMAIL),
+    ("Ringostat Bridge", "bridge@example.com"),
+];
+
 #[derive(Debug)]
 pub struct NetHuntState {
     /// Answer 404 instead of `[]` when find-record matches nothing (both happen in the wild).
@@ -264,6 +271,8 @@ pub struct NetHuntState {
     pub(super) records: Vec<Record>,
     pub(super) comments: Vec<Comment>,
     pub(super) call_logs: Vec<CallLog>,
+    /// The workspace's users as (name, e-mail): what the web app shows in a person field.
+    users: Vec<(String, String)>,
     next_seq: u64,
 }
 
@@ -285,6 +294,10 @@ impl NetHuntState {
             records: Vec::new(),
             comments: Vec::new(),
             call_logs: Vec::new(),
+            users: SEED_USERS
+                .iter()
+                .map(|(name, email)| ((*name).to_owned(), (*email).to_owned()))
+                .collect(),
             next_seq: 1,
         }
     }
@@ -441,9 +454,24 @@ impl NetHuntState {
         self.folders.iter().find(|f| f.id == folder_id)
     }
 
+    /// Adds a workspace user, so person fields and the page show this name for the e-mail.
+    pub fn seed_user(&mut self, name: &str, email: &str) {
+        self.users
+            .retain(|(_, known)| !known.eq_ignore_ascii_case(email));
+        self.users.push((name.to_owned(), email.to_owned()));
+    }
+
+    /// The name of the workspace user with this e-mail.
+    pub fn user_name(&self, email: &str) -> Option<&str> {
+        self.users
+            .iter()
+            .find(|(_, known)| known.eq_ignore_ascii_case(email.trim()))
+            .map(|(name, _)| name.as_str())
+    }
+
     /// Adds a contact the way a person would in the web app: the number as typed and the
     /// responsible user picked from the list, which the API shows as `"Name <email>"` (the
-    /// sandbox has no user directory, so the name is made from the e-mail's local part).
+    /// user's name when the workspace knows the e-mail, else one made from its local part).
     /// An empty `name` or `owner_email` leaves that field out.
     pub fn seed_contact(&mut self, phone_as_stored: &str, name: &str, owner_email: &str) -> String {
         let names = &self.layout.fields;
@@ -453,7 +481,10 @@ impl NetHuntState {
         }
         fields.insert(names.phone.clone(), json!([phone_as_stored]));
         if !owner_email.is_empty() {
-            let person = format!("{} <{owner_email}>", display_name_of(owner_email));
+            let shown = self
+                .user_name(owner_email)
+                .map_or_else(|| display_name_of(owner_email), str::to_owned);
+            let person = format!("{shown} <{owner_email}>");
             fields.insert(names.manager.clone(), json!([person]));
         }
         let folder_id = self.layout.contacts_folder_id.clone();

@@ -318,3 +318,143 @@ fn a_renamed_workspace_names_its_folders_and_fields_its_own_way() {
         assert!(in_folder(&layout.deals_folder_id).is_none(), "{default}");
     }
 }
+
+/// What the bridge writes for an answered incoming call (subject, description; `time` in UTC,
+/// `duration` in decimal minutes).
+fn answered_call_log(record_id: &str, text: &str, duration: f64) -> CallLog {
+    CallLog {
+        id: format!("log-{record_id}"),
+        record_id: record_id.to_owned(),
+        created_at: "2026-01-10T09:00:00.000Z".into(),
+        text: text.to_owned(),
+        time: Some("2024-04-05T11:30:00.000Z".into()),
+        duration: Some(duration),
+    }
+}
+
+#[test]
+fn a_card_reads_the_call_as_a_person_would() {
+    let mut state = NetHuntState::default();
+    let client = state.seed_contact(
+        "+380501234567",
+        "Марія Шевченко",
+        "olena.kovalenko@smart-crm.example",
+    );
+    state.set_field(&client, fields::SOURCE, json!("google"));
+    state.call_logs.push(answered_call_log(
+        &client,
+        "Вхідний дзвінок від +380501234567 (прийнятий)\nСтатус: прийнятий (ANSWERED)\n\
+         Тривалість: 1:35 (розмова 1:23, очікування 0:12)\nМенеджер: Олена Коваленко\n\
+         Запис: https://app.ringostat.com/recordings/1.mp3\nRingostat ID: ua0_-1.1001",
+        1.58,
+    ));
+    state.comments.push(Comment {
+        id: "c1".into(),
+        record_id: client.clone(),
+        created_at: "2026-01-10T09:05:00.000Z".into(),
+        text: "AI-аналіз дзвінка\nПідсумок: замовлення вікон".into(),
+    });
+    let mut deal = BTreeMap::new();
+    deal.insert(fields::NAME.to_owned(), json!("Дзвінок з +380501234567"));
+    deal.insert(fields::STAGE.to_owned(), json!("Новий"));
+    deal.insert(fields::MANAGER.to_owned(), json!(["bridge@example.com"]));
+    deal.insert(fields::CONTACT.to_owned(), json!([client]));
+    state.insert_record(DEALS_FOLDER_ID, deal);
+
+    let cards = cards(&state);
+    assert_eq!(cards.len(), 1);
+    let card = &cards[0];
+    assert_eq!(card.name, "Марія Шевченко");
+    assert_eq!(card.phones, ["+380501234567"]);
+    assert_eq!(
+        card.facts,
+        [("Owner".to_owned(), "Олена Коваленко".to_owned())],
+        "the workspace user's name, as the events give it"
+    );
+    assert_eq!(card.tags, ["Джерело: google"]);
+    assert_eq!(card.deals.len(), 1);
+    assert_eq!(card.deals[0].stage.as_deref(), Some("Новий"));
+    assert_eq!(
+        card.deals[0].owner.as_deref(),
+        Some("Ringostat Bridge"),
+        "a bare e-mail is named from the workspace's users"
+    );
+    let calls: Vec<_> = card
+        .timeline
+        .iter()
+        .filter_map(|entry| match &entry.what {
+            crate::page::What::Call(call) => Some((entry.at, call)),
+            _ => None,
+        })
+        .collect();
+    let (at, call) = calls[0];
+    assert_eq!(
+        at.map(|t| t.to_string()).as_deref(),
+        Some("2024-04-05T11:30:00Z"),
+        "the call's own time, not the record's creation"
+    );
+    assert_eq!(call.incoming, Some(true));
+    assert_eq!(call.answered, Some(true));
+    assert_eq!(
+        call.duration.as_deref(),
+        Some("1:35"),
+        "exact, from the text"
+    );
+    assert_eq!(call.manager.as_deref(), Some("Олена Коваленко"));
+    assert_eq!(
+        call.recording.as_deref(),
+        Some("https://app.ringostat.com/recordings/1.mp3")
+    );
+    assert!(card.timeline.iter().any(|entry| matches!(
+        &entry.what,
+        crate::page::What::Note { title, text }
+            if title == "AI-аналіз дзвінка" && text == "Підсумок: замовлення вікон"
+    )));
+}
+
+#[test]
+fn a_call_whose_text_has_no_length_shows_the_decimal_minutes_as_m_ss() {
+    let mut state = NetHuntState::default();
+    let client = state.seed_contact("+380501234567", "Іван", "");
+    state
+        .call_logs
+        .push(answered_call_log(&client, "Дзвінок", 1.58));
+    state
+        .call_logs
+        .push(answered_call_log(&client, "Дзвінок", 62.5));
+    let durations: Vec<Option<String>> = cards(&state)[0]
+        .timeline
+        .iter()
+        .map(|entry| match &entry.what {
+            crate::page::What::Call(call) => call.duration.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        durations,
+        [Some("1:35".to_owned()), Some("1:02:30".to_owned())]
+    );
+    assert!(cards(&state)[0].facts.is_empty(), "no owner, no e-mail");
+}
+
+#[test]
+fn seeded_contacts_show_the_workspace_users_names() {
+    let mut state = NetHuntState::default();
+    let known = state.seed_contact("+380501234567", "Марія", crate::DEMO_MANAGER_EMAIL);
+    assert_eq!(
+        state.field_of(&known, fields::MANAGER),
+        Some(json!([format!(
+            "{} <{}>",
+            crate::DEMO_MANAGER_NAME,
+            crate::DEMO_MANAGER_EMAIL
+        )]))
+    );
+    state.seed_user("Ірина Бондар", "iryna@acme.ua");
+    let other = state.seed_contact("+380671112233", "Петро", "iryna@acme.ua");
+    assert_eq!(
+        state.field_of(&other, fields::MANAGER),
+        Some(json!(["Ірина Бондар <iryna@acme.ua>"]))
+    );
+    assert_eq!(state.user_name("IRYNA@acme.ua"), Some("Ірина Бондар"));
+    assert_eq!(state.user_name("nobody@acme.ua"), None);
+}

@@ -54,8 +54,7 @@ pub(super) async fn outward_call(
     state
         .lock()
         .ringostat
-        .outward_calls
-        .push((extension, destination));
+        .record_outward_call(extension, destination);
     axum::Json(json!({"status": "success"})).into_response()
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::SandboxState;
@@ -14,6 +15,10 @@ pub struct RingostatState {
     pub(super) contacts: Vec<(String, Value)>,
     /// Accepted click-to-call requests: (extension, destination).
     pub(super) outward_calls: Vec<(String, String)>,
+    /// When each of `outward_calls` came, for the page's timelines.
+    pub(super) outward_call_times: Vec<Timestamp>,
+    /// Every contact of every sync as received, oldest first: (when, key, contact).
+    pub(super) sync_log: Vec<(Timestamp, String, Value)>,
     pub(super) parameters: BTreeMap<String, String>,
     pub(super) secrets: BTreeMap<String, String>,
     /// The call log `calls/list` serves, as seeded.
@@ -79,7 +84,28 @@ impl RingostatState {
         self.calls_list_requests.clone()
     }
 
+    /// Every sync as received, oldest first: (when, key, contact as sent).
+    pub fn sync_history(&self) -> &[(Timestamp, String, Value)] {
+        &self.sync_log
+    }
+
+    /// Accepted click-to-call requests as (when, extension, destination), oldest first.
+    pub fn outward_call_history(&self) -> Vec<(Timestamp, &str, &str)> {
+        self.outward_call_times
+            .iter()
+            .zip(&self.outward_calls)
+            .map(|(at, (extension, destination))| (*at, extension.as_str(), destination.as_str()))
+            .collect()
+    }
+
+    pub(super) fn record_outward_call(&mut self, extension: String, destination: String) {
+        self.outward_call_times.push(Timestamp::now());
+        self.outward_calls.push((extension, destination));
+    }
+
     pub(super) fn upsert(&mut self, key: String, contact: Value) {
+        self.sync_log
+            .push((Timestamp::now(), key.clone(), contact.clone()));
         match self.contacts.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = contact,
             None => self.contacts.push((key, contact)),
