@@ -5,7 +5,8 @@
 - a before-call then an after-call for a new number hand the contact and its deal to the
   manager who answered (the functions share the DynamoDB tables, as deployed);
 - `git status` and a changed document restart no function;
-- after a function restarts, the same after-call again writes nothing new.
+- after a function restarts, the same after-call again writes nothing new;
+- `scripts/demo` plays its day on both CRMs and the sandbox page shows it.
 
     .tools/venv/bin/python scripts/check_local_run.py
 """
@@ -84,15 +85,49 @@ def call_logs():
     return len(nethunt("/triggers/new-call-log/contacts-folder"))
 
 
-def main():
+def start_local_run(*flags):
     for port in (4010, 4566, 9000):
         if listening(port):
             fail(f"127.0.0.1:{port} is in use: stop the local run first")
-    log = open(LOG, "w", encoding="utf-8")
+    log = open(LOG, "a", encoding="utf-8")
     run = subprocess.Popen(
-        ["scripts/run-local"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        ["scripts/run-local", *flags], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    return run, log
+
+
+def stop_local_run(run, log):
+    os.killpg(run.pid, signal.SIGINT)
+    try:
+        run.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)
+    log.close()
+    deadline = time.time() + 30
+    while any(listening(port) for port in (4010, 4566, 9000)) and time.time() < deadline:
+        time.sleep(0.5)
+
+
+def play_the_demo(crm):
+    """scripts/demo against the running local run: every step answers as planned and the
+    sandbox page shows the day's new client with its deal."""
+    result = subprocess.run(
+        ["scripts/demo", f"--{crm}"], cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
+    if result.returncode != 0:
+        fail(f"scripts/demo --{crm}:\n{result.stdout}\n{result.stderr}")
+    new_client = re.search(r"A new client, \+(\d+)", result.stdout)
+    with urllib.request.urlopen("http://127.0.0.1:4010/", timeout=10) as response:
+        page = response.read().decode("utf-8")
+    if not new_client or f"Дзвінок з +{new_client.group(1)}" not in page:
+        fail(f"the sandbox page does not show the demo's new client and deal ({crm})")
+    print(f"check-local-run: the demo's day plays on {crm} and the page shows it")
+
+
+def main():
+    open(LOG, "w", encoding="utf-8").close()
+    run, log = start_local_run()
     try:
         wait_for(9000, 900)
 
@@ -134,13 +169,16 @@ def main():
         if again.get("activity_id") != after.get("activity_id") or call_logs() != logs:
             fail(f"the re-sent after-call wrote again after a restart: {again}")
         print("check-local-run: after a restart the re-sent after-call writes nothing new")
+        play_the_demo("nethunt")
     finally:
-        os.killpg(run.pid, signal.SIGINT)
-        try:
-            run.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(run.pid, signal.SIGKILL)
-        log.close()
+        stop_local_run(run, log)
+
+    run, log = start_local_run("--dataverse")
+    try:
+        wait_for(9000, 900)
+        play_the_demo("dataverse")
+    finally:
+        stop_local_run(run, log)
 
 
 if __name__ == "__main__":
