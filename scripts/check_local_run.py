@@ -1,7 +1,7 @@
 """The local run behaves as documented and as deployed (run by scripts/test):
 
 - `scripts/run-local` starts; the README's plain-HTTP curl example, and the same without its
-  content type, give the answer the README documents;
+  content type, give the answer the README documents; so do the setup guides' quick checks;
 - a before-call then an after-call for a new number hand the contact and its deal to the
   manager who answered (the functions share the DynamoDB tables, as deployed);
 - `git status` and a changed document restart no function;
@@ -76,6 +76,43 @@ def readme_curl():
     fail("README.md has no curl example for the local run")
 
 
+def guide_quick_checks(guide):
+    """The "Quick checks" block of a setup guide: (expected texts, command) per check. The
+    expectation is what the comment says after "expect" (or its translation) or "→"."""
+    with open(os.path.join(ROOT, "docs", guide), encoding="utf-8") as f:
+        text = f.read()
+    block = re.search(r"### 8\.1 .*?```sh\n(.*?)```", text, re.S)
+    if not block:
+        fail(f"docs/{guide} has no quick checks")
+    checks = []
+    for comment, command in re.findall(r"# (.*)\n(curl (?:.*\\\n)*.*)", block.group(1)):
+        said = re.split(r"expect|очікується|→", comment, maxsplit=1)
+        if len(said) != 2:
+            fail(f"docs/{guide}: the check `{comment}` says nothing to expect")
+        expected = re.sub(r"\(.*\)", "", said[1]).strip()
+        checks.append((expected, command.replace("\\\n", " ")))
+    if len(checks) < 3:
+        fail(f"docs/{guide}: fewer quick checks than documented")
+    return checks
+
+
+def run_quick_checks(guide):
+    """The guide's quick checks against the local run: its base URL for the stack's, its token
+    for the webhook token, every route as `cargo lambda watch` serves it."""
+    env = dict(os.environ, BASE="http://127.0.0.1:9000/lambda-url", TOKEN="local-dev-token")
+    for expected, command in guide_quick_checks(guide):
+        command = command.replace("$BASE/ringostat/", "$BASE/") + " -w ' HTTP %{http_code}'"
+        out = subprocess.run(
+            ["bash", "-c", command], env=env, capture_output=True, text=True, timeout=600
+        ).stdout
+        status = re.search(r"HTTP (\d{3})$", out)
+        for word in expected.split():
+            found = (status and word == status.group(1)) or word.lower() in out.lower()
+            if not found:
+                fail(f"docs/{guide}: `{command}` should answer `{expected}`, answered:\n{out}")
+    print(f"check-local-run: docs/{guide}'s quick checks answer as the guide says")
+
+
 def restarts():
     with open(LOG, encoding="utf-8", errors="replace") as f:
         return len(re.findall(r"Running `target/debug/", f.read()))
@@ -139,6 +176,8 @@ def main():
             if "x-bridge-reason: manager" not in out.lower() or '{"destination":"acmeua_olena"}' not in out:
                 fail(f"the README's curl example answered otherwise than documented:\n{command}\n{out}")
         print("check-local-run: the README's curl example answers as documented")
+        for guide in ("ringostat-setup.en.md", "ringostat-setup.uk.md"):
+            run_quick_checks(guide)
 
         before = post_event("before-call-new-client.json")
         after = post_event("after-call-answered-after-before-call.json")
