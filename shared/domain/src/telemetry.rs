@@ -11,6 +11,7 @@
 //! custom metric is billed per name and dimension combination, so a phone number or a call id
 //! as a dimension would create a metric per call. Every metric has at least one dimension.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
@@ -51,10 +52,9 @@ pub mod name {
     /// A call-log row the reconciliation handled, by `Outcome` (`recovered`: a call whose
     /// webhooks never arrived, written now).
     pub const RECONCILED: &str = "Reconciled";
-    /// A new execution environment's first invocation, by `Function`.
-    pub const COLD_STARTS: &str = "ColdStarts";
     /// Time (ms) from the process start until the function could answer (its app built), by
-    /// `Function`.
+    /// `Function`: one value per new execution environment, so its sample count is the number
+    /// of cold starts (no second metric to pay for).
     pub const INIT_DURATION: &str = "InitDuration";
 }
 
@@ -130,6 +130,26 @@ pub fn function_of(kind: EventKind) -> &'static str {
     }
 }
 
+/// What writes the metrics counted so far: the backend's flush, installed with it.
+static CHECKPOINT: OnceLock<fn()> = OnceLock::new();
+
+/// Installs `flush` as what [`checkpoint`] runs (once per process; later calls are ignored).
+pub fn on_checkpoint(flush: fn()) {
+    let _ = CHECKPOINT.set(flush);
+}
+
+/// Writes the metrics counted so far, when a backend is installed. A run of many events
+/// (replay, reconcile) calls it every [`CHECKPOINT_EVERY`] events: one metrics line holds at
+/// most 100 values of a metric (a latency per CRM call), and the backend drops the rest.
+pub fn checkpoint() {
+    if let Some(flush) = CHECKPOINT.get() {
+        flush();
+    }
+}
+
+/// Events between two [`checkpoint`]s of a long run: a few CRM calls each, far below 100.
+pub const CHECKPOINT_EVERY: usize = 10;
+
 /// Units, for the backend to write next to each value. Called once the recorder is installed.
 pub fn describe() {
     for name in [
@@ -143,7 +163,6 @@ pub fn describe() {
         name::HTTP_RETRIES,
         name::REPLAYED,
         name::RECONCILED,
-        name::COLD_STARTS,
     ] {
         describe_counter!(name, Unit::Count, "");
     }
@@ -257,7 +276,6 @@ pub fn reconciled(outcome: &'static str, count: usize) {
 /// The first invocation of a new execution environment of `function`, which could answer
 /// `init` after its process started.
 pub fn cold_start(function: &'static str, init: Duration) {
-    counter!(name::COLD_STARTS, dimension::FUNCTION => function).increment(1);
     histogram!(name::INIT_DURATION, dimension::FUNCTION => function).record(millis(init));
 }
 

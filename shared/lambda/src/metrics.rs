@@ -85,6 +85,8 @@ where
         .is_ok()
     {
         bridge_domain::telemetry::describe();
+        // Long runs (replay, reconcile) write their metrics as they go.
+        bridge_domain::telemetry::on_checkpoint(flush);
     }
 }
 

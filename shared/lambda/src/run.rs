@@ -1,5 +1,6 @@
-//! Running a function: logging, then the app built once per execution environment, then the
-//! handler for every request or scheduled event.
+//! Running a function: logging and metrics, then the app built once per execution
+//! environment, then the handler for every request or scheduled event, after which the metrics
+//! it counted are written ([`crate::metrics::flush`]; the first one also counts the cold start).
 //!
 //! The app is built at INIT when no secret has to be fetched; a secret given by reference
 //! (`*_SSM_PARAMETER`, `*_SECRET_ID`) is read through the Parameters and Secrets extension,

@@ -223,9 +223,12 @@ impl Delivery {
             Duration::from_secs(u64::try_from(now.saturating_sub(since)).unwrap_or(0))
         });
         telemetry::parked(parked.len(), oldest_age);
-        for item in parked {
+        for (index, item) in parked.into_iter().enumerate() {
             if deadline.time_left() < REPLAY_EVENT_BUDGET {
                 break;
+            }
+            if index > 0 && index % telemetry::CHECKPOINT_EVERY == 0 {
+                telemetry::checkpoint();
             }
             // Every line this event's run logs carries its call and its first failure.
             let span = tracing::error_span!(

@@ -110,6 +110,9 @@ impl Reconciler {
                 report.not_reached = rows.len() - index;
                 break;
             }
+            if index > 0 && index % telemetry::CHECKPOINT_EVERY == 0 {
+                telemetry::checkpoint();
+            }
             let body = serde_json::to_vec(row).unwrap_or_default();
             let Ok(fields) = Fields::from_json(&body) else {
                 report.unreadable += 1;
