@@ -2,7 +2,8 @@
 //! through the rig with the functions' own EMF backend (`bridge_lambda::metrics`) and log
 //! subscriber over one captured output; each invocation's Embedded Metric Format lines are
 //! parsed (`_aws.CloudWatchMetrics`) and their metric names, dimensions and values checked for
-//! every outcome: logged, duplicate, filtered, parked (and its replay), smart-forward fallback.
+//! every outcome: logged, duplicate, filtered, parked (and its replay), smart-forward fallback,
+//! a refused payload and a click-to-call decision.
 //! The names and dimensions are the ones template.yaml's alarms and dashboard read
 //! (tests/template/test_alarms.py checks that side).
 //!
@@ -393,6 +394,20 @@ async fn each_outcome_writes_its_metrics() {
     assert_eq!(answer.status, 400);
     assert_eq!(refused.count("Events", &outcome("refused")), 1);
     assert_eq!(refused.count("EventResults", &[("Result", "failed")]), 1);
+
+    // Click-to-call: each request counted under the decision it was answered with.
+    let (answer, clicked) = output
+        .during(rig.invoke("click-to-call-webhook-token.json"))
+        .await;
+    let decision = answer.header("x-bridge-decision").unwrap().to_owned();
+    assert_eq!(answer.status, 401, "a token opens nothing here: {answer:?}");
+    assert_eq!(
+        clicked.count("ClickToCallRequests", &[("Decision", decision.as_str())]),
+        1,
+        "{:?}",
+        clicked.names()
+    );
+    assert_eq!(clicked.total("ClickToCallRequests"), 1);
 
     // Filtered: the event's filter leaves missed calls out.
     let filtering = Rig::with(CrmKind::NetHunt, &[("AFTER_CALL_STATUSES", "answered")]).await;

@@ -407,3 +407,47 @@ where
     }))
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logging::LogCapture;
+
+    /// The first invocation of an execution environment counts one cold start, with the time
+    /// `main` took and the build the invocation waited for; later ones count none.
+    #[tokio::test]
+    async fn only_the_first_invocation_counts_the_cold_start() {
+        let capture = LogCapture::default();
+        let writer = capture.clone();
+        crate::metrics::init_with_writer("RingostatBridge", None, move || {
+            Box::new(writer.clone()) as Box<dyn std::io::Write>
+        });
+        let app = Box::leak(Box::new(Lazy {
+            cell: OnceCell::new(),
+            build: || async {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                Ok::<u8, String>(7)
+            },
+        }));
+        let invocations = Invocations {
+            function: "cold-start-test",
+            init: Duration::from_millis(100),
+            first: Once::new(),
+        };
+        for _ in 0..3 {
+            assert_eq!(invocations.begin(app).await, Ok(&7));
+            invocations.end();
+        }
+        let init_durations: Vec<f64> = capture
+            .text()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|line| line["Function"] == "cold-start-test")
+            .filter_map(|line| line["InitDuration"].as_array().cloned())
+            .flatten()
+            .filter_map(|ms| ms.as_f64())
+            .collect();
+        assert_eq!(init_durations.len(), 1, "{}", capture.text());
+        assert!(init_durations[0] >= 130.0, "{init_durations:?}");
+    }
+}
