@@ -14,6 +14,7 @@ pub fn fast_retry_policy() -> RetryPolicy {
         min_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(50),
         max_attempts: 5,
+        ..RetryPolicy::default()
     }
 }
 

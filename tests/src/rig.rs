@@ -179,6 +179,9 @@ impl Rig {
             .serve(request)
             .await
             .unwrap_or_else(|| panic!("no function serves {path}"));
+        // As each function does after an invocation: the metrics it counted, written (a no-op
+        // unless the test installed the metrics backend).
+        bridge_core::webhook::metrics::flush();
         let status = response.status().as_u16();
         let reason = response
             .headers()

@@ -318,6 +318,7 @@ fn parked(call_id: &str, parked_at: i64) -> ParkedEvent {
         query: Some("token=***&source=ringostat".into()),
         error: "CRM unavailable: 503 from NetHunt for ********4567".into(),
         parked_at,
+        first_parked_at: parked_at,
         attempts: 1,
     }
 }
@@ -333,6 +334,7 @@ async fn parked_event_round_trip(ledger: &dyn Ledger) {
         query: None,
         error: "timeout".into(),
         parked_at: START + 5,
+        first_parked_at: START + 5,
         attempts: 3,
     };
     ledger.park(&full).await.unwrap();
@@ -352,13 +354,24 @@ async fn parked_event_round_trip(ledger: &dyn Ledger) {
 async fn parking_again_replaces(ledger: &dyn Ledger) {
     let first = parked("1767225600.10", START);
     ledger.park(&first).await.unwrap();
+    // A replay that failed again parks the event as new (its time, no query): the ledger
+    // keeps when it first failed, the age an operator's alarm reads.
     let again = ParkedEvent {
         error: "CRM unavailable: timeout".into(),
+        query: None,
+        parked_at: START + 900,
+        first_parked_at: START + 900,
         attempts: 2,
         ..first.clone()
     };
     ledger.park(&again).await.unwrap();
-    assert_eq!(ledger.parked(10).await.unwrap(), vec![again]);
+    assert_eq!(
+        ledger.parked(10).await.unwrap(),
+        vec![ParkedEvent {
+            first_parked_at: START,
+            ..again
+        }]
+    );
 }
 
 async fn parked_events_come_oldest_first_within_the_limit(ledger: &dyn Ledger) {
@@ -605,6 +618,7 @@ mod dynamodb_items {
             Some(&AttributeValue::B(event.body.clone().into()))
         );
         assert_eq!(stored.get("parked_at"), Some(&n(START)));
+        assert_eq!(stored.get("first_parked_at"), Some(&n(START)));
         assert_eq!(stored.get("attempts"), Some(&n(1)));
         assert_eq!(stored.get(EXPIRES_AT), Some(&n(START + 30 * 24 * 3600)));
     }

@@ -6,6 +6,7 @@
 
 use bridge_core::ports::CrmKind;
 use bridge_core::webhook::logging::{self, LogCapture};
+use bridge_core::webhook::metrics;
 use bridge_tests::rig::{Rig, event_with, events_dir};
 use crm_sandbox::{Fault, RequestFilter};
 
@@ -106,6 +107,11 @@ async fn no_secret_and_no_full_number_reaches_the_logs() {
     let captured = LogCapture::default();
     let writer = captured.clone();
     logging::init_with_writer(move || writer.clone(), true, logging::level_named("TRACE"));
+    // The metrics lines share the output: scanned the same way.
+    let metrics_writer = captured.clone();
+    metrics::init_with_writer("RingostatBridge", Some("DEBUG".into()), move || {
+        Box::new(metrics_writer.clone()) as Box<dyn std::io::Write>
+    });
 
     let mut secrets = Vec::new();
     for (kind, _) in CrmKind::ALL {
@@ -123,6 +129,10 @@ async fn no_secret_and_no_full_number_reaches_the_logs() {
     assert!(
         !logs.contains("\"level\":\"TRACE\""),
         "TRACE is read as DEBUG"
+    );
+    assert!(
+        logs.contains("\"_aws\""),
+        "the metrics lines are in the scan"
     );
     assert!(
         secrets.len() >= 3,

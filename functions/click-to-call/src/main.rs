@@ -6,5 +6,5 @@ use bridge_core::webhook::{click_to_call, run};
 
 #[tokio::main]
 async fn main() -> Result<(), run::Error> {
-    run::http(click_to_call_app, click_to_call).await
+    run::http("click-to-call", click_to_call_app, click_to_call).await
 }

@@ -6,5 +6,5 @@ use bridge_core::webhook::run;
 
 #[tokio::main]
 async fn main() -> Result<(), run::Error> {
-    run::scheduled(Stack::from_env, reconcile_event).await
+    run::scheduled("reconcile", Stack::from_env, reconcile_event).await
 }

@@ -8,8 +8,12 @@ const BATCH: usize = 200;
 
 #[tokio::main]
 async fn main() -> Result<(), run::Error> {
-    run::scheduled(Stack::from_env, |stack, _event, deadline| async move {
-        Ok::<_, std::convert::Infallible>(stack.delivery.replay(BATCH, deadline).await)
-    })
+    run::scheduled(
+        "replay",
+        Stack::from_env,
+        |stack, _event, deadline| async move {
+            Ok::<_, std::convert::Infallible>(stack.delivery.replay(BATCH, deadline).await)
+        },
+    )
     .await
 }

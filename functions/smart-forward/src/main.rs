@@ -5,5 +5,5 @@ use bridge_core::webhook::{run, smart_forward};
 
 #[tokio::main]
 async fn main() -> Result<(), run::Error> {
-    run::http(smart_forward_app, smart_forward).await
+    run::http("smart-forward", smart_forward_app, smart_forward).await
 }

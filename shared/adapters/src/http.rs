@@ -50,6 +50,16 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// Attempts in all, the first one included.
     pub max_attempts: usize,
+    /// Who the requests go to (`nethunt`, `dataverse`, `ringostat`, `secrets`): the `Service`
+    /// of the throttle and retry metrics. Each adapter sets its own.
+    pub service: &'static str,
+}
+
+impl RetryPolicy {
+    /// This policy for the requests of `service`.
+    pub fn for_service(self, service: &'static str) -> Self {
+        Self { service, ..self }
+    }
 }
 
 impl Default for RetryPolicy {
@@ -59,6 +69,7 @@ impl Default for RetryPolicy {
             min_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(2),
             max_attempts: 5,
+            service: "http",
         }
     }
 }
@@ -113,6 +124,12 @@ pub async fn send(
             .timeout(remaining.min(policy.request_timeout))
             .send()
             .await;
+        if outcome
+            .as_ref()
+            .is_ok_and(|response| response.status() == StatusCode::TOO_MANY_REQUESTS)
+        {
+            bridge_domain::telemetry::http_throttled(policy.service);
+        }
         let (error, retry_after) = match outcome {
             Ok(response) => match retry_reason(&response, replay) {
                 None if replay == Replay::OnlyIfNotProcessed && written_maybe(&response) => {
@@ -137,6 +154,7 @@ pub async fn send(
             return Err(error);
         }
         tracing::debug!(delay_ms = bridge_domain::deadline::duration_ms(delay), %error, "retrying request");
+        bridge_domain::telemetry::http_retry(policy.service);
         tokio::time::sleep(delay).await;
     }
 }

@@ -176,6 +176,7 @@ impl SecretStore {
             min_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(300),
             max_attempts: 2,
+            service: "secrets",
         };
         let client = http::client(&policy).map_err(|e| e.to_string());
         Self {

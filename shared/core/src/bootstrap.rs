@@ -19,7 +19,7 @@ use bridge_domain::ports::ringostat::RingostatApiError;
 use bridge_domain::ports::{Cache, Ledger};
 use bridge_domain::services::{
     AnalysisNotes, BeforeCall, CallLogging, ContactResolver, DealDesk, Delivery, EventHandlers,
-    GuardedCache, GuardedLedger, Owners, Reconciler, SmartForwarding, SmartPhoneSync,
+    GuardedCache, GuardedLedger, MeteredCrm, Owners, Reconciler, SmartForwarding, SmartPhoneSync,
 };
 use bridge_domain::settings::Settings;
 
@@ -47,7 +47,8 @@ impl Adapters {
     /// Connects the CRM, the tables and Ringostat's API.
     pub async fn connect(config: &Config) -> Result<Self, BuildError> {
         let policy = RetryPolicy::default();
-        let crm = config.crm.connect(&policy)?;
+        // Every CRM call counted and timed (`CrmRequests`, `CrmLatency`, `CrmErrors`).
+        let crm: Arc<dyn Crm> = Arc::new(MeteredCrm(config.crm.connect(&policy)?));
         let (cache, ledger) = stores(&config.tables).await;
         // Every store call bounded by the invocation's deadline, skipped after a failure.
         let cache: Arc<dyn Cache> = Arc::new(GuardedCache(cache));

@@ -17,6 +17,7 @@ pub mod secret;
 pub mod services;
 pub mod settings;
 pub mod staff;
+pub mod telemetry;
 
 pub use activity::{
     CallActivity, ContactRef, CrmUser, Language, Party, ResolvedContact, call_activity,

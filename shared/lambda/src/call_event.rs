@@ -6,8 +6,10 @@ use bridge_domain::ringostat::{
     BodyFormat, CallEvent, EventError, EventKind, Fields, ParseOptions,
 };
 use bridge_domain::secret::Secret;
-use bridge_domain::services::{Delivery, DeliveryResult, RawEvent};
-use lambda_http::{Body, Request, Response};
+use bridge_domain::services::{Delivery, DeliveryResult, OutcomeKind, RawEvent};
+use bridge_domain::telemetry::{self, outcome};
+use lambda_http::{Body, Request, RequestExt, Response};
+use tracing::Instrument;
 
 use crate::answer::{delivery_answer, json_response, payload_error};
 use crate::auth::{admit, allow_methods};
@@ -26,6 +28,7 @@ pub struct WebhookApp {
 /// Handles one call webhook of `kind`.
 pub async fn call_event(app: &WebhookApp, kind: EventKind, request: Request) -> Response<Body> {
     let started = std::time::Instant::now();
+    let function = telemetry::function_of(kind);
     if let Err(response) = allow_methods(WEBHOOK_METHODS, &request) {
         return response;
     }
@@ -44,17 +47,33 @@ pub async fn call_event(app: &WebhookApp, kind: EventKind, request: Request) -> 
         Ok(event) => event,
         Err(error) => {
             tracing::warn!(event = kind.as_str(), %error, "payload refused");
+            telemetry::event(function, outcome::REFUSED);
             return payload_error(&error);
         }
     };
-    let deadline = deadline_of(&request, app.budget);
+    let span = event_span(function, kind.as_str(), &event.call_id, &request);
+    deliver(app, &event, &request, started)
+        .instrument(span)
+        .await
+}
+
+/// Runs a parsed event through the ledger, logs its one line and counts its outcome.
+async fn deliver(
+    app: &WebhookApp,
+    event: &CallEvent,
+    request: &Request,
+    started: std::time::Instant,
+) -> Response<Body> {
+    let kind = event.kind;
+    let deadline = deadline_of(request, app.budget);
     let raw = RawEvent {
-        content_type: content_type.map(str::to_owned),
+        content_type: content_type(request).map(str::to_owned),
         body: request.body().to_vec(),
         // Parked events are stored: the shared secret stays out of them.
-        query: query_without_token(&request),
+        query: query_without_token(request),
     };
-    let delivery = app.delivery.deliver(&raw, &event, deadline, 1).await;
+    let delivery = app.delivery.deliver(&raw, event, deadline, 1).await;
+    telemetry::event(telemetry::function_of(kind), outcome_word(&delivery));
     let (status, body) = delivery_answer(&delivery);
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let phone = event.client_phone.masked();
@@ -87,6 +106,46 @@ pub async fn call_event(app: &WebhookApp, kind: EventKind, request: Request) -> 
         );
     }
     json_response(status, &body)
+}
+
+/// The `Outcome` dimension of a delivery.
+fn outcome_word(delivery: &DeliveryResult) -> &'static str {
+    match delivery {
+        DeliveryResult::Done(answer) => serde_json::from_str::<serde_json::Value>(&answer.body)
+            .ok()
+            .and_then(|body| serde_json::from_value::<OutcomeKind>(body["outcome"].clone()).ok())
+            .map_or(outcome::LOGGED, telemetry::outcome_of),
+        DeliveryResult::Duplicate(_) => outcome::DUPLICATE,
+        DeliveryResult::InProgress => outcome::BUSY,
+        DeliveryResult::Failed { parked: true, .. } => outcome::PARKED,
+        DeliveryResult::Failed { parked: false, .. } => outcome::FAILED,
+    }
+}
+
+/// The span of one event: every line logged while it runs (the CRM's errors, retries, cache
+/// misses) carries its function, event kind and Ringostat call id, and Lambda's request id
+/// and X-Ray trace (`Root=…`) when there is one. At ERROR level, so that no log level
+/// leaves a warning without its call.
+pub(crate) fn event_span(
+    function: &'static str,
+    event: &'static str,
+    call_id: &str,
+    request: &Request,
+) -> tracing::Span {
+    let context = request.lambda_context_ref();
+    let request_id = context.map_or("", |c| c.request_id.as_str());
+    let trace = context
+        .and_then(|c| c.xray_trace_id.as_deref())
+        .and_then(|header| header.split(';').find(|part| part.starts_with("Root=")))
+        .map_or("", |root| root.trim_start_matches("Root="));
+    tracing::error_span!(
+        "event",
+        function,
+        event,
+        call_id,
+        request_id,
+        trace_id = trace,
+    )
 }
 
 /// Logs how the body was read: at debug level, and at info level when the content decided

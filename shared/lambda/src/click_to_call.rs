@@ -27,6 +27,7 @@ use bridge_domain::services::{
     ClickToCall, ClickToCallError, Confirmation, DeviceCredential, Signed,
 };
 use bridge_domain::staff::StaffMember;
+use bridge_domain::telemetry;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
@@ -105,6 +106,7 @@ pub async fn click_to_call(app: &ClickToCallApp, request: Request) -> Response<B
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
+    telemetry::click_to_call(&decision);
     if status < 400 {
         tracing::info!(
             event = "click_to_call",

@@ -38,6 +38,7 @@ pub mod auth;
 pub mod call_event;
 pub mod click_to_call;
 pub mod logging;
+pub mod metrics;
 pub mod request;
 pub mod routes;
 pub mod run;

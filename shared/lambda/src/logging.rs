@@ -67,7 +67,9 @@ where
         .with_env_filter(filter(level))
         .with_writer(writer);
     let _ = if json {
-        builder.json().try_init()
+        // Each line carries the event's span once (`span`: function, event, call id), not
+        // also the list of its parents.
+        builder.json().with_span_list(false).try_init()
     } else {
         builder.try_init()
     };

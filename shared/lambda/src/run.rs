@@ -1,5 +1,6 @@
-//! Running a function: logging, then the app built once per execution environment, then the
-//! handler for every request or scheduled event.
+//! Running a function: logging and metrics, then the app built once per execution
+//! environment, then the handler for every request or scheduled event, after which the metrics
+//! it counted are written ([`crate::metrics::flush`]; the first one also counts the cold start).
 //!
 //! The app is built at INIT when no secret has to be fetched; a secret given by reference
 //! (`*_SSM_PARAMETER`, `*_SECRET_ID`) is read through the Parameters and Secrets extension,
@@ -11,13 +12,15 @@
 
 use std::convert::Infallible;
 use std::fmt::Display;
-use std::sync::Arc;
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
 
 use bridge_domain::deadline::{Deadline, epoch_ms};
 use bridge_domain::ports::ledger::{Ledger, ParkedEvent, event_key};
 use bridge_domain::redact::log_text;
 use bridge_domain::ringostat::{CallEvent, EventKind, ParseOptions};
 use bridge_domain::secret::Secret;
+use bridge_domain::telemetry;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response, service_fn};
 use lambda_runtime::LambdaEvent;
@@ -105,7 +108,16 @@ pub async fn answer_unstarted(
         return response;
     }
     match webhook {
-        Some(kind) => park(unstarted, kind, &request).await,
+        Some(kind) => {
+            let response = park(unstarted, kind, &request).await;
+            let outcome = if response.status() == StatusCode::BAD_REQUEST {
+                telemetry::outcome::REFUSED
+            } else {
+                telemetry::outcome::NOT_CONFIGURED
+            };
+            telemetry::event(telemetry::function_of(kind), outcome);
+            response
+        }
         None => error_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             "configuration",
@@ -142,6 +154,7 @@ async fn park(unstarted: &Unstarted, kind: EventKind, request: &Request) -> Resp
         }
     };
     let message = log_text(&format!("not configured: {}", unstarted.error));
+    let now = i64::try_from(epoch_ms() / 1000).unwrap_or(i64::MAX);
     let parked = match &unstarted.parking {
         None => false,
         Some(ledger) => ledger
@@ -153,7 +166,8 @@ async fn park(unstarted: &Unstarted, kind: EventKind, request: &Request) -> Resp
                 // Parked events are stored: the shared secret stays out of them.
                 query: query_without_token(request),
                 error: message,
-                parked_at: i64::try_from(epoch_ms() / 1000).unwrap_or(i64::MAX),
+                parked_at: now,
+                first_parked_at: now,
                 attempts: 1,
             })
             .await
@@ -187,17 +201,20 @@ async fn park(unstarted: &Unstarted, kind: EventKind, request: &Request) -> Resp
 /// What a function's `main` returns.
 pub type Error = lambda_http::Error;
 
-/// Logging, then the app: built now when nothing it needs waits for an invocation. A failed
-/// build is logged here and answered to the first request, which tries again.
-async fn start<A, B, F, E>(build: B) -> &'static Lazy<A, B>
+/// Logging and metrics, then the app: built now when nothing it needs waits for an
+/// invocation. A failed build is logged here and answered to the first request, which tries
+/// again.
+async fn start<A, B, F, E>(function: &'static str, build: B) -> Started<A, B>
 where
     A: 'static,
     B: Fn() -> F + 'static,
     F: Future<Output = Result<A, E>>,
     E: Display,
 {
+    let began = Instant::now();
     require_lambda_runtime();
     init_logging();
+    crate::metrics::init();
     // The app lives as long as the process: handlers borrow it for `'static`.
     let app: &'static Lazy<A, B> = Box::leak(Box::new(Lazy {
         cell: OnceCell::new(),
@@ -206,7 +223,49 @@ where
     if build_at_from_env() == BuildAt::Init {
         let _ = app.get().await;
     }
-    app
+    let invocation = Box::leak(Box::new(Invocations {
+        function,
+        init: began.elapsed(),
+        first: Once::new(),
+    }));
+    Started { app, invocation }
+}
+
+/// What [`start`] made: the app, and what every invocation records.
+struct Started<A: 'static, B: 'static> {
+    app: &'static Lazy<A, B>,
+    invocation: &'static Invocations,
+}
+
+/// The invocations of one execution environment: the first is a cold start.
+struct Invocations {
+    function: &'static str,
+    /// Time `main` took before it could take invocations.
+    init: Duration,
+    first: Once,
+}
+
+impl Invocations {
+    /// The start of an invocation: the app (built now if it could not be before). The first
+    /// invocation counts the cold start, with the time until the app was built.
+    async fn begin<A, B, F, E>(&self, app: &'static Lazy<A, B>) -> Result<&'static A, E>
+    where
+        B: Fn() -> F,
+        F: Future<Output = Result<A, E>>,
+        E: Display,
+    {
+        let building = Instant::now();
+        let built = app.get().await;
+        self.first.call_once(|| {
+            telemetry::cold_start(self.function, self.init + building.elapsed());
+        });
+        built
+    }
+
+    /// The end of an invocation: its metrics written.
+    fn end(&self) {
+        crate::metrics::flush();
+    }
 }
 
 /// A function binary started by hand (no Lambda runtime API to ask for events) says how to
@@ -245,7 +304,11 @@ pub fn build_at_from_env() -> BuildAt {
 
 /// Runs an HTTP function: `build` makes the app (at INIT or on the first invocation),
 /// `handler` answers each request; until a build succeeds, [`answer_unstarted`] does.
-pub async fn http<A, B, F, E, H, R>(build: B, handler: H) -> Result<(), Error>
+pub async fn http<A, B, F, E, H, R>(
+    function: &'static str,
+    build: B,
+    handler: H,
+) -> Result<(), Error>
 where
     A: Send + Sync + 'static,
     B: Fn() -> F + Send + Sync + 'static,
@@ -254,7 +317,7 @@ where
     H: Fn(&'static A, Request) -> R + Send + Sync + 'static,
     R: Future<Output = Response<Body>> + Send + 'static,
 {
-    serve(build, handler, None).await
+    serve(function, build, handler, None).await
 }
 
 /// Runs the call webhook of `kind`: as [`http`] with [`call_event`], and an event received
@@ -266,6 +329,7 @@ where
     E: Into<Unstarted>,
 {
     serve(
+        telemetry::function_of(kind),
         build,
         move |app, request| call_event(app, kind, request),
         Some(kind),
@@ -274,6 +338,7 @@ where
 }
 
 async fn serve<A, B, F, E, H, R>(
+    function: &'static str,
     build: B,
     handler: H,
     webhook: Option<EventKind>,
@@ -290,15 +355,16 @@ where
         let building = build();
         async move { building.await.map_err(Into::into) }
     };
-    let app = start(build).await;
+    let Started { app, invocation } = start(function, build).await;
     // Both live as long as the process; `'static` references make the service `Clone`, as
     // concurrent invocations need.
     let handler: &'static H = Box::leak(Box::new(handler));
     lambda_http::run_concurrent(service_fn(move |request: Request| async move {
-        let response = match app.get().await {
+        let response = match invocation.begin(app).await {
             Ok(app) => handler(app, request).await,
             Err(unstarted) => answer_unstarted(&unstarted, webhook, request).await,
         };
+        invocation.end();
         Ok::<_, Infallible>(response)
     }))
     .await
@@ -307,6 +373,7 @@ where
 /// Runs a scheduled (or hand-invoked) function: `handler` gets the app, the event's payload
 /// and the Lambda deadline, and its report becomes the result.
 pub async fn scheduled<A, B, F, E, H, R, T, HE>(
+    function: &'static str,
     build: B,
     handler: H,
 ) -> Result<(), lambda_runtime::Error>
@@ -320,20 +387,67 @@ where
     T: Serialize + 'static,
     HE: Display + 'static,
 {
-    let app = start(build).await;
+    let Started { app, invocation } = start(function, build).await;
     let handler: &'static H = Box::leak(Box::new(handler));
     lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<Value>| async move {
-        let app = app
-            .get()
-            .await
-            .map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
-        // A local runtime without a deadline gets a quarter of an hour.
-        let deadline = Deadline::from_lambda_ms(event.context.deadline)
-            .unwrap_or_else(|| Deadline::after(std::time::Duration::from_secs(900)));
-        let report = handler(app, event.payload, deadline)
-            .await
-            .map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
-        Ok::<Value, lambda_runtime::Error>(serde_json::to_value(report)?)
+        let built = invocation.begin(app).await.map_err(|e| e.to_string());
+        let report = match built {
+            Ok(app) => {
+                // A local runtime without a deadline gets a quarter of an hour.
+                let deadline = Deadline::from_lambda_ms(event.context.deadline)
+                    .unwrap_or_else(|| Deadline::after(Duration::from_secs(900)));
+                handler(app, event.payload, deadline)
+                    .await
+                    .map_err(|e| lambda_runtime::Error::from(e.to_string()))
+            }
+            Err(e) => Err(lambda_runtime::Error::from(e)),
+        };
+        invocation.end();
+        Ok::<Value, lambda_runtime::Error>(serde_json::to_value(report?)?)
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logging::LogCapture;
+
+    /// The first invocation of an execution environment counts one cold start, with the time
+    /// `main` took and the build the invocation waited for; later ones count none.
+    #[tokio::test]
+    async fn only_the_first_invocation_counts_the_cold_start() {
+        let capture = LogCapture::default();
+        let writer = capture.clone();
+        crate::metrics::init_with_writer("RingostatBridge", None, move || {
+            Box::new(writer.clone()) as Box<dyn std::io::Write>
+        });
+        let app = Box::leak(Box::new(Lazy {
+            cell: OnceCell::new(),
+            build: || async {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                Ok::<u8, String>(7)
+            },
+        }));
+        let invocations = Invocations {
+            function: "cold-start-test",
+            init: Duration::from_millis(100),
+            first: Once::new(),
+        };
+        for _ in 0..3 {
+            assert_eq!(invocations.begin(app).await, Ok(&7));
+            invocations.end();
+        }
+        let init_durations: Vec<f64> = capture
+            .text()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|line| line["Function"] == "cold-start-test")
+            .filter_map(|line| line["InitDuration"].as_array().cloned())
+            .flatten()
+            .filter_map(|ms| ms.as_f64())
+            .collect();
+        assert_eq!(init_durations.len(), 1, "{}", capture.text());
+        assert!(init_durations[0] >= 130.0, "{init_durations:?}");
+    }
 }

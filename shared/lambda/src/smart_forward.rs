@@ -6,13 +6,15 @@ use bridge_domain::ringostat::fields::{self, Field};
 use bridge_domain::secret::Secret;
 use bridge_domain::services::{ForwardDecision, ForwardReason, SmartForwarding};
 use bridge_domain::settings::{ForwardFormat, ForwardSettings};
+use bridge_domain::telemetry;
 use lambda_http::http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 use crate::answer::json_response;
 use crate::auth::{admit, allow_methods};
-use crate::call_event::log_body_format;
+use crate::call_event::{event_span, log_body_format};
 use crate::request::{content_type, deadline_of, raw_query};
 use crate::routes::SMART_FORWARD_METHODS;
 
@@ -52,14 +54,35 @@ pub async fn smart_forward(app: &SmartForwardApp, request: Request) -> Response<
         }
     };
     let rpc_id = fields.get(&JSON_RPC_ID).map(str::to_owned);
+    // Ringostat's id of the ringing call, to tie this answer to the call's other events.
+    let call_id = fields::capped(fields.get(&fields::CALL_ID).unwrap_or(""), 64);
+    let span = event_span(FUNCTION, "smart_forward", &call_id, &request);
+    let (decision, reason) = route(app, &fields, &request, started)
+        .instrument(span)
+        .await;
+    telemetry::smart_forward(reason, started.elapsed());
+    forward_response(settings, decision, rpc_id)
+}
+
+/// The function's name (the `Function` dimension of its metrics, its span).
+const FUNCTION: &str = "smart-forward";
+
+/// The decision for the caller `fields` name, and the `Reason` it is counted under.
+async fn route(
+    app: &SmartForwardApp,
+    fields: &Fields,
+    request: &Request,
+    started: std::time::Instant,
+) -> (ForwardDecision, &'static str) {
+    let settings = &app.settings;
     // A value longer than any number is not parsed at all (and routes to the fallback).
     let caller = fields
         .get(&fields::CALLER)
         .filter(|raw| raw.chars().count() <= fields::MAX_PHONE_CHARS)
         .map(PhoneNumber::parse);
-    let decision = match caller {
+    match caller {
         Some(Ok(caller)) => {
-            let budget = deadline_of(&request, settings.budget)
+            let budget = deadline_of(request, settings.budget)
                 .min(bridge_domain::Deadline::after(settings.budget));
             let decision = app.forwarding.route(&caller, budget).await;
             tracing::info!(
@@ -70,7 +93,8 @@ pub async fn smart_forward(app: &SmartForwardApp, request: Request) -> Response<
                 elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
                 "call routed"
             );
-            decision
+            let reason = decision.reason.as_str();
+            (decision, reason)
         }
         _ => {
             // Still an answer, not an error: the call is ringing. The log says what to fix.
@@ -78,11 +102,17 @@ pub async fn smart_forward(app: &SmartForwardApp, request: Request) -> Response<
                 event = "smart_forward",
                 "no usable caller number: send it as `caller` in the webhook number's parameters"
             );
-            ForwardDecision::fallback(ForwardReason::UnknownCaller)
+            // Counted apart from an unknown caller: every call falls back until it is fixed.
+            (
+                ForwardDecision::fallback(ForwardReason::UnknownCaller),
+                NO_CALLER,
+            )
         }
-    };
-    forward_response(settings, decision, rpc_id)
+    }
 }
+
+/// The `Reason` of an answer to a request without a usable caller number.
+pub const NO_CALLER: &str = "no_caller";
 
 fn forward_response(
     settings: &ForwardSettings,

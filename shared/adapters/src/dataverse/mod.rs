@@ -272,6 +272,7 @@ impl fmt::Debug for Dataverse {
 
 impl Dataverse {
     pub fn new(config: DataverseConfig, policy: RetryPolicy) -> Result<Self, CrmError> {
+        let policy = policy.for_service("dataverse");
         let environment = base_url(&config.environment_url, "environment URL")?;
         let authority = base_url(&config.authority, "authority")?;
         for (what, blank) in [

@@ -19,9 +19,10 @@
 //! DynamoDB's TTL, which deletes days late.
 //!
 //! Parked events, in the parked table (`pk = <kind>#<call id>`): `kind`, `content_type`?,
-//! `body` (B), `query`?, `error`, `parked_at` (N), `attempts` (N) and `expires_at` =
-//! `parked_at` + 30 days (the table's TTL attribute). The table is small and
-//! read by `replay` only, so listing is a `Scan`.
+//! `body` (B), `query`?, `error`, `parked_at` (N), `first_parked_at` (N: kept when the key is
+//! parked again), `attempts` (N) and `expires_at` = `parked_at` + 30 days (the table's TTL
+//! attribute). Parking is an `UpdateItem`, so `first_parked_at` survives a new parking. The
+//! table is small and read by `replay` only, so listing is a `Scan`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -267,47 +268,83 @@ impl Ledger for DynamoDbLedger {
     }
 
     async fn park(&self, event: &ParkedEvent) -> Result<(), CacheError> {
-        let mut item = Item::new();
-        item.insert(KEY.into(), AttributeValue::S(event.key.clone()));
-        item.insert("kind".into(), AttributeValue::S(kind_name(event.kind)?));
-        if let Some(content_type) = event.content_type.as_ref().filter(|v| !v.is_empty()) {
-            item.insert(
-                "content_type".into(),
-                AttributeValue::S(content_type.clone()),
-            );
-        }
-        item.insert(
-            "body".into(),
-            AttributeValue::B(Blob::new(event.body.clone())),
-        );
-        if let Some(query) = event.query.as_ref().filter(|v| !v.is_empty()) {
-            item.insert("query".into(), AttributeValue::S(query.clone()));
-        }
-        item.insert("error".into(), AttributeValue::S(event.error.clone()));
-        item.insert(
-            "parked_at".into(),
-            AttributeValue::N(event.parked_at.to_string()),
-        );
-        item.insert(
-            "attempts".into(),
-            AttributeValue::N(event.attempts.to_string()),
-        );
-        item.insert(
-            EXPIRES_AT.into(),
-            AttributeValue::N(
-                event
-                    .parked_at
-                    .saturating_add(PARKED_RETENTION_SECS)
-                    .to_string(),
+        // An update, not a put: a key parked again keeps its `first_parked_at`, so the replay
+        // can tell how long the call has waited.
+        let mut values = vec![
+            (":kind", AttributeValue::S(kind_name(event.kind)?)),
+            (":body", AttributeValue::B(Blob::new(event.body.clone()))),
+            (":error", AttributeValue::S(event.error.clone())),
+            (":parked_at", AttributeValue::N(event.parked_at.to_string())),
+            (
+                ":first_parked_at",
+                AttributeValue::N(event.first_parked_at.to_string()),
             ),
-        );
-        self.client
-            .put_item()
+            (":attempts", AttributeValue::N(event.attempts.to_string())),
+            (
+                ":expires_at",
+                AttributeValue::N(
+                    event
+                        .parked_at
+                        .saturating_add(PARKED_RETENTION_SECS)
+                        .to_string(),
+                ),
+            ),
+        ];
+        let mut set = vec![
+            "#kind = :kind",
+            "#body = :body",
+            "#error = :error",
+            "#parked_at = :parked_at",
+            "#first_parked_at = if_not_exists(#first_parked_at, :first_parked_at)",
+            "#attempts = :attempts",
+            "#expires_at = :expires_at",
+        ];
+        let mut remove = Vec::new();
+        // Optional attributes: set when present, removed when this parking has none.
+        for (value, assign, name, placeholder) in [
+            (
+                &event.content_type,
+                "#content_type = :content_type",
+                "#content_type",
+                ":content_type",
+            ),
+            (&event.query, "#query = :query", "#query", ":query"),
+        ] {
+            match value.as_ref().filter(|v| !v.is_empty()) {
+                Some(value) => {
+                    values.push((placeholder, AttributeValue::S(value.clone())));
+                    set.push(assign);
+                }
+                None => remove.push(name),
+            }
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        let mut request = self
+            .client
+            .update_item()
             .table_name(&self.parked_table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable)?;
+            .key(KEY, AttributeValue::S(event.key.clone()))
+            .update_expression(expression);
+        for name in [
+            "kind",
+            "body",
+            "error",
+            "parked_at",
+            "first_parked_at",
+            "attempts",
+            "content_type",
+            "query",
+        ] {
+            request = request.expression_attribute_names(format!("#{name}"), name);
+        }
+        request = request.expression_attribute_names("#expires_at", EXPIRES_AT);
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        request.send().await.map_err(unavailable)?;
         Ok(())
     }
 
@@ -409,13 +446,16 @@ fn parked_event(item: &Item) -> Result<ParkedEvent, CacheError> {
         Some(AttributeValue::B(blob)) => blob.clone().into_inner(),
         _ => return Err(malformed(&key, "body")),
     };
+    let parked_at = number(item, "parked_at").ok_or_else(|| malformed(&key, "parked_at"))?;
     Ok(ParkedEvent {
         kind,
         content_type: string(item, "content_type"),
         body,
         query: string(item, "query"),
         error: string(item, "error").ok_or_else(|| malformed(&key, "error"))?,
-        parked_at: number(item, "parked_at").ok_or_else(|| malformed(&key, "parked_at"))?,
+        parked_at,
+        // Parked before the attribute existed: the latest failure is all that is known.
+        first_parked_at: number(item, "first_parked_at").unwrap_or(parked_at),
         attempts: number(item, "attempts")
             .and_then(|n| u32::try_from(n).ok())
             .ok_or_else(|| malformed(&key, "attempts"))?,

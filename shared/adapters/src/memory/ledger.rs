@@ -168,7 +168,12 @@ impl Ledger for MemoryLedger {
     }
 
     async fn park(&self, event: &ParkedEvent) -> Result<(), CacheError> {
-        self.state().parked.insert(event.key.clone(), event.clone());
+        let mut state = self.state();
+        let mut event = event.clone();
+        if let Some(earlier) = state.parked.get(&event.key) {
+            event.first_parked_at = earlier.first_parked_at.min(event.first_parked_at);
+        }
+        state.parked.insert(event.key.clone(), event);
         Ok(())
     }
 

@@ -394,6 +394,7 @@ impl fmt::Debug for NetHunt {
 impl NetHunt {
     pub fn new(config: NetHuntConfig, policy: RetryPolicy) -> Result<Self, CrmError> {
         config.validate()?;
+        let policy = policy.for_service("nethunt");
         let client = http::client(&policy)?;
         let base = config.base_url.trim_end_matches('/').to_owned();
         // reqwest encodes Basic credentials itself (bridge-core has no base64 crate): build a

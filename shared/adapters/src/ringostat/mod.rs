@@ -94,6 +94,7 @@ impl std::fmt::Debug for RingostatApi {
 
 impl RingostatApi {
     pub fn new(config: RingostatApiConfig, policy: RetryPolicy) -> Result<Self, RingostatApiError> {
+        let policy = policy.for_service("ringostat");
         let mut config = config;
         config.base_url = config.base_url.trim().trim_end_matches('/').to_owned();
         if !(config.base_url.starts_with("https://") || config.base_url.starts_with("http://")) {

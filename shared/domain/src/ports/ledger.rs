@@ -50,6 +50,10 @@ pub struct ParkedEvent {
     pub error: String,
     /// Epoch seconds of the latest failure.
     pub parked_at: i64,
+    /// Epoch seconds of the first failure of this parking: a ledger keeps the earliest when
+    /// the same key is parked again (a replay or a re-send that failed again), so the age of
+    /// the event says how long the call has been waiting for the CRM.
+    pub first_parked_at: i64,
     /// Runs that failed so far.
     pub attempts: u32,
 }
@@ -141,7 +145,8 @@ pub trait Ledger: Send + Sync {
     /// have written part of it, and the next claim says so (`recheck`).
     async fn release(&self, key: &str, owner: &Owner, ambiguous: bool) -> Result<Held, CacheError>;
 
-    /// Keeps a failed event (replacing an earlier parking of the same key).
+    /// Keeps a failed event (replacing an earlier parking of the same key, whose
+    /// `first_parked_at` it keeps).
     async fn park(&self, event: &ParkedEvent) -> Result<(), CacheError>;
 
     /// Parked events, oldest first, at most `limit`.

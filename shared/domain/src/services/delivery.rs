@@ -19,6 +19,8 @@ use crate::ringostat::{CallEvent, ParseOptions};
 use crate::services::guard::within;
 use crate::services::handlers::{Attempt, EventHandlers};
 use crate::services::outcome::OutcomeKind;
+use crate::telemetry::{self, ReplayOutcome};
+use tracing::Instrument;
 
 /// The request as it arrived, kept to park and replay it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +77,19 @@ pub struct ReplayReport {
     /// they were read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unreadable: Option<String>,
+}
+
+impl ReplayReport {
+    fn count(&mut self, outcome: ReplayOutcome) {
+        let tally = match outcome {
+            ReplayOutcome::Landed => &mut self.landed,
+            ReplayOutcome::AlreadyDone => &mut self.already_done,
+            ReplayOutcome::StillFailing => &mut self.still_failing,
+            ReplayOutcome::InProgress => &mut self.in_progress,
+            ReplayOutcome::Dropped => &mut self.dropped,
+        };
+        *tally += 1;
+    }
 }
 
 /// How long a completed event's outcome is kept: Ringostat's manual re-send can come days later.
@@ -160,6 +175,7 @@ impl Delivery {
             }
             Err(error) => {
                 let message = log_text(&error.to_string());
+                let now = i64::try_from(epoch_ms() / 1000).unwrap_or(i64::MAX);
                 let parked = self
                     .ledger
                     .park(&ParkedEvent {
@@ -169,7 +185,9 @@ impl Delivery {
                         body: raw.body.clone(),
                         query: raw.query.clone(),
                         error: message.clone(),
-                        parked_at: i64::try_from(epoch_ms() / 1000).unwrap_or(i64::MAX),
+                        parked_at: now,
+                        // The ledger keeps an earlier parking's.
+                        first_parked_at: now,
                         attempts,
                     })
                     .await
@@ -199,53 +217,76 @@ impl Delivery {
                 return report;
             }
         };
-        for item in parked {
+        let now = i64::try_from(epoch_ms() / 1000).unwrap_or(i64::MAX);
+        let oldest = parked.iter().map(|item| item.first_parked_at).min();
+        let oldest_age = oldest.map(|since| {
+            Duration::from_secs(u64::try_from(now.saturating_sub(since)).unwrap_or(0))
+        });
+        telemetry::parked(parked.len(), oldest_age);
+        for (index, item) in parked.into_iter().enumerate() {
             if deadline.time_left() < REPLAY_EVENT_BUDGET {
                 break;
             }
-            let event = match CallEvent::from_request(
-                item.kind,
-                item.content_type.as_deref(),
-                &item.body,
-                item.query.as_deref(),
-                &self.parse,
-            ) {
-                Ok(event) => event,
-                Err(error) => {
-                    tracing::error!(key = %item.key, %error, "replay: unreadable event dropped");
-                    self.unpark(&item.key).await;
-                    report.dropped += 1;
-                    continue;
-                }
-            };
-            let raw = RawEvent {
-                content_type: item.content_type.clone(),
-                body: item.body.clone(),
-                query: item.query.clone(),
-            };
-            let delivery = self
-                .deliver(
-                    &raw,
-                    &event,
-                    Deadline::after(REPLAY_EVENT_BUDGET),
-                    item.attempts.saturating_add(1),
-                )
-                .await;
-            tracing::info!(key = %item.key, outcome = delivery.label(), "replayed");
-            match delivery {
-                DeliveryResult::Done(_) => {
-                    self.unpark(&item.key).await;
-                    report.landed += 1;
-                }
-                DeliveryResult::Duplicate(_) => {
-                    self.unpark(&item.key).await;
-                    report.already_done += 1;
-                }
-                DeliveryResult::InProgress => report.in_progress += 1,
-                DeliveryResult::Failed { .. } => report.still_failing += 1,
+            if index > 0 && index % telemetry::CHECKPOINT_EVERY == 0 {
+                telemetry::checkpoint();
             }
+            // Every line this event's run logs carries its call and its first failure.
+            let span = tracing::error_span!(
+                "replay",
+                function = "replay",
+                event = item.kind.as_str(),
+                call_id = item.key.split_once('#').map_or("", |(_, id)| id),
+                parked_since = item.first_parked_at,
+            );
+            let outcome = self.replay_item(&item).instrument(span).await;
+            report.count(outcome);
+            telemetry::replayed(outcome);
         }
         report
+    }
+
+    /// Runs one parked event again.
+    async fn replay_item(&self, item: &ParkedEvent) -> ReplayOutcome {
+        let event = match CallEvent::from_request(
+            item.kind,
+            item.content_type.as_deref(),
+            &item.body,
+            item.query.as_deref(),
+            &self.parse,
+        ) {
+            Ok(event) => event,
+            Err(error) => {
+                tracing::error!(key = %item.key, %error, "replay: unreadable event dropped");
+                self.unpark(&item.key).await;
+                return ReplayOutcome::Dropped;
+            }
+        };
+        let raw = RawEvent {
+            content_type: item.content_type.clone(),
+            body: item.body.clone(),
+            query: item.query.clone(),
+        };
+        let delivery = self
+            .deliver(
+                &raw,
+                &event,
+                Deadline::after(REPLAY_EVENT_BUDGET),
+                item.attempts.saturating_add(1),
+            )
+            .await;
+        tracing::info!(key = %item.key, outcome = delivery.label(), "replayed");
+        match delivery {
+            DeliveryResult::Done(_) => {
+                self.unpark(&item.key).await;
+                ReplayOutcome::Landed
+            }
+            DeliveryResult::Duplicate(_) => {
+                self.unpark(&item.key).await;
+                ReplayOutcome::AlreadyDone
+            }
+            DeliveryResult::InProgress => ReplayOutcome::InProgress,
+            DeliveryResult::Failed { .. } => ReplayOutcome::StillFailing,
+        }
     }
 
     /// Lets go of this run's claim; `ambiguous`: the next run must recheck the CRM.

@@ -1,6 +1,6 @@
 //! What a flow did: the answer a webhook gives, and the ledger keeps for re-sends.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::activity::ResolvedContact;
 use crate::ringostat::CallEvent;
@@ -20,7 +20,7 @@ pub struct Outcome {
     pub activity_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeKind {
     /// Before call: the caller's contact is known (found or created).

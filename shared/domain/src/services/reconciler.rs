@@ -16,6 +16,8 @@ use crate::ports::ledger::StoredAnswer;
 use crate::ports::ringostat::{CallWindow, RingostatApiError, RingostatCallLog};
 use crate::ringostat::{CallEvent, CallType, Direction, EventKind, Fields, ParseOptions};
 use crate::services::delivery::{Delivery, DeliveryResult, RawEvent};
+use crate::telemetry;
+use tracing::Instrument;
 
 /// What a reconciliation run found and did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -108,6 +110,9 @@ impl Reconciler {
                 report.not_reached = rows.len() - index;
                 break;
             }
+            if index > 0 && index % telemetry::CHECKPOINT_EVERY == 0 {
+                telemetry::checkpoint();
+            }
             let body = serde_json::to_vec(row).unwrap_or_default();
             let Ok(fields) = Fields::from_json(&body) else {
                 report.unreadable += 1;
@@ -138,9 +143,17 @@ impl Reconciler {
                 body,
                 query: None,
             };
+            // Every line this call's run logs carries it.
+            let span = tracing::error_span!(
+                "reconcile",
+                function = "reconcile",
+                event = kind.as_str(),
+                call_id = %event.call_id,
+            );
             let delivery = self
                 .delivery
                 .deliver(&raw, &event, Deadline::after(CALL_BUDGET), 1)
+                .instrument(span)
                 .await;
             match &delivery {
                 DeliveryResult::Duplicate(_) | DeliveryResult::InProgress => {
@@ -154,7 +167,26 @@ impl Reconciler {
                 DeliveryResult::Failed { .. } => report.failed += 1,
             }
         }
+        report.count();
         Ok(report)
+    }
+}
+
+impl ReconcileReport {
+    /// The rows of this run as `Reconciled` metrics, by outcome: `recovered` counts the calls
+    /// whose webhooks never arrived (the reconciliation alarm).
+    fn count(&self) {
+        for (outcome, rows) in [
+            ("recovered", self.recovered),
+            ("already_done", self.already_done),
+            ("filtered", self.filtered),
+            ("failed", self.failed),
+            ("in_progress", self.in_progress),
+            ("unreadable", self.unreadable),
+            ("not_reached", self.not_reached),
+        ] {
+            telemetry::reconciled(outcome, rows);
+        }
     }
 }
 
