@@ -161,6 +161,20 @@ pub(crate) struct Card {
     pub(crate) created: Option<Timestamp>,
 }
 
+#[cfg(test)]
+impl Card {
+    /// The calls of the timeline with their times, newest first.
+    pub(crate) fn calls(&self) -> Vec<(Option<Timestamp>, &Call)> {
+        self.timeline
+            .iter()
+            .filter_map(|entry| match &entry.what {
+                What::Call(call) => Some((entry.at, call)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Deal {
     pub(crate) name: String,

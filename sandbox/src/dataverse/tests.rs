@@ -218,14 +218,7 @@ fn a_card_shows_the_calls_own_time_and_people_by_name() {
         "the systemuser's name, not its GUID"
     );
     assert_eq!(card.tags, ["new_utmsource: google"]);
-    let calls: Vec<_> = card
-        .timeline
-        .iter()
-        .filter_map(|entry| match &entry.what {
-            crate::page::What::Call(call) => Some((entry.at, call)),
-            _ => None,
-        })
-        .collect();
+    let calls = card.calls();
     let (at, call) = calls[0];
     assert_eq!(
         at.map(|t| t.to_string()).as_deref(),

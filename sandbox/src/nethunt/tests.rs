@@ -379,14 +379,7 @@ fn a_card_reads_the_call_as_a_person_would() {
         Some("Ringostat Bridge"),
         "a bare e-mail is named from the workspace's users"
     );
-    let calls: Vec<_> = card
-        .timeline
-        .iter()
-        .filter_map(|entry| match &entry.what {
-            crate::page::What::Call(call) => Some((entry.at, call)),
-            _ => None,
-        })
-        .collect();
+    let calls = card.calls();
     let (at, call) = calls[0];
     assert_eq!(
         at.map(|t| t.to_string()).as_deref(),
