@@ -11,6 +11,8 @@ import unittest
 
 from cfnlint.decode import cfn_yaml
 
+from cfn import branches
+
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 TEMPLATE = os.path.join(ROOT, "template.yaml")
 TELEMETRY = os.path.join(ROOT, "shared", "domain", "src", "telemetry.rs")
@@ -70,17 +72,6 @@ def forward_reasons():
 
 def dimensions_of(metric):
     return {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
-
-
-def conditional_items(items):
-    """A Metrics list whose items may be `!If [cond, item, NoValue]`: every item that can be."""
-    for item in items:
-        if set(item) == {"Fn::If"}:
-            for branch in item["Fn::If"][1:]:
-                if branch != {"Ref": "AWS::NoValue"}:
-                    yield branch
-        else:
-            yield item
 
 
 class Alarms(unittest.TestCase):
@@ -171,7 +162,7 @@ class Alarms(unittest.TestCase):
             with self.subTest(alarm=name):
                 self.assertEqual(props["Threshold"], 1)
                 self.assertEqual(props["ComparisonOperator"], "GreaterThanOrEqualToThreshold")
-                queries = list(conditional_items(props["Metrics"]))
+                queries = [q for item in props["Metrics"] for q in branches(item)]
                 read = set()
                 for query in queries:
                     if "MetricStat" in query:

@@ -9,6 +9,8 @@ import unittest
 
 from cfnlint.decode import cfn_yaml
 
+from cfn import branches
+
 TEMPLATE = os.path.join(os.path.dirname(__file__), "..", "..", "template.yaml")
 
 CRM = {"WebhookTokenParameter", "StaffParameter", "NetHuntApiKeyParameter",
@@ -81,16 +83,6 @@ def policy_refs(entry):
     if function == "Fn::If":
         return policy_refs(argument[1]) + policy_refs(argument[2])
     raise AssertionError(f"a function policy is not a managed policy of the stack: {entry}")
-
-
-def branches(statement):
-    """A statement, or both branches of a conditional one (`!If [cond, {...}, NoValue]`)."""
-    if set(statement) == {"Fn::If"}:
-        for branch in statement["Fn::If"][1:]:
-            if branch != {"Ref": "AWS::NoValue"}:
-                yield from branches(branch)
-    else:
-        yield statement
 
 
 class Policies(unittest.TestCase):
