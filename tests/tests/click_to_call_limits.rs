@@ -13,6 +13,7 @@ use bridge_core::ports::rate_limit::keys;
 use bridge_core::ports::{Admission, CrmKind, RateLimiter};
 use bridge_core::webhook;
 use bridge_tests::click_to_call::{MANAGER, call, confirm, form_of, post, ringostat_calls, set_up};
+use bridge_tests::dynamo_proxy::{Action, DynamoProxy, Gate, Rule};
 use bridge_tests::rig::{Rig, click_to_call_app};
 use bridge_tests::{dynamodb_client, dynamodb_endpoint, unique_table_name};
 
@@ -196,4 +197,50 @@ async fn concurrent_admissions_never_pass_the_limit() {
         admitted += 1;
     }
     assert_eq!(admitted, 10);
+}
+
+/// The lost update, forced: two admissions read the same counter, then both try to write it
+/// (held at a gate in front of DynamoDB until both arrived). The counter's version lets one
+/// write win; the other reads again and is refused, so a limit of one admits exactly one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_admissions_that_read_the_same_counter_are_not_both_admitted() {
+    let proxy = DynamoProxy::start(&dynamodb_endpoint()).await;
+    let table = unique_table_name("ctc-race");
+    let client = dynamodb_client(&proxy.endpoint());
+    DynamoDbCache::create_table(&client, &table).await.unwrap();
+    let clock = Arc::new(ManualClock::starting_at(1_800_000_000));
+    let limiter = Arc::new(DynamoDbRateLimiter::with_clock(client, table, clock));
+    let gate = Gate::new();
+    proxy.rule(Rule {
+        op: Some("PutItem"),
+        body_contains: Some("click-to-call#race".into()),
+        action: Action::Hold(gate.clone()),
+        ..Rule::default()
+    });
+    let window = Duration::from_secs(600);
+    let admissions: Vec<_> = (0..2)
+        .map(|_| {
+            let limiter = limiter.clone();
+            tokio::spawn(async move { limiter.admit("click-to-call#race", 1, window).await })
+        })
+        .collect();
+    // Both have read the empty counter and wait to write it.
+    tokio::time::timeout(Duration::from_secs(10), gate.wait_for_arrivals(2))
+        .await
+        .unwrap();
+    gate.release();
+    let mut answers = Vec::new();
+    for admission in admissions {
+        answers.push(admission.await.unwrap().unwrap());
+    }
+    let admitted = answers
+        .iter()
+        .filter(|a| **a == Admission::Admitted)
+        .count();
+    assert_eq!(admitted, 1, "{answers:?}");
+    assert_eq!(
+        proxy.count("PutItem"),
+        2,
+        "the loser's write was refused, not retried blind"
+    );
 }
