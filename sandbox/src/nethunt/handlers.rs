@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use super::API_PREFIX;
 use super::datetime::{is_iso_utc, now_iso, parse_iso_utc_millis};
 use super::search::{Matching, fuzzy_match, is_grouped, search_terms};
-use super::store::{CallLog, Comment, Folder, Record};
+use super::store::{CallLog, Comment, Folder, NetHuntState, Record};
 use super::values::{add_value, remove_value};
 use crate::AppState;
 
@@ -217,29 +217,15 @@ async fn new_comments(
     Path(folder_id): Path<String>,
     Query(params): Query<TriggerParams>,
 ) -> Response {
-    let window = match Window::parse(&params) {
-        Ok(window) => window,
-        Err(message) => return error(StatusCode::BAD_REQUEST, message),
-    };
     let state = state.lock();
-    let nethunt = &state.nethunt;
-    if nethunt.folder(&folder_id).is_none() {
-        return error(StatusCode::NOT_FOUND, "Folder not found");
-    }
-    let in_folder = |record_id: &str| {
-        nethunt
-            .record(record_id)
-            .is_some_and(|r| r.folder_id == folder_id)
-    };
-    let found: Vec<Value> = nethunt
-        .comments
-        .iter()
-        .rev()
-        .filter(|c| in_folder(&c.record_id) && window.admits(&c.created_at))
-        .take(window.limit)
-        .map(Comment::to_json)
-        .collect();
-    axum::Json(found).into_response()
+    timeline_trigger(
+        &state.nethunt,
+        &folder_id,
+        &params,
+        &state.nethunt.comments,
+        |c| (&c.record_id, &c.created_at),
+        Comment::to_json,
+    )
 }
 
 /// `GET /triggers/new-call-log/{folderId}?since&limit`: call logs created since on the
@@ -250,27 +236,46 @@ async fn new_call_logs(
     Path(folder_id): Path<String>,
     Query(params): Query<TriggerParams>,
 ) -> Response {
-    let window = match Window::parse(&params) {
+    let state = state.lock();
+    timeline_trigger(
+        &state.nethunt,
+        &folder_id,
+        &params,
+        &state.nethunt.call_logs,
+        |l| (&l.record_id, &l.created_at),
+        CallLog::to_json,
+    )
+}
+
+/// A timeline trigger's answer: of `items` (oldest first), those on the folder's records
+/// created within the window, newest first. `keys` gives an item's record id and creation.
+fn timeline_trigger<T>(
+    nethunt: &NetHuntState,
+    folder_id: &str,
+    params: &TriggerParams,
+    items: &[T],
+    keys: impl Fn(&T) -> (&String, &String),
+    to_json: impl Fn(&T) -> Value,
+) -> Response {
+    let window = match Window::parse(params) {
         Ok(window) => window,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
-    let state = state.lock();
-    let nethunt = &state.nethunt;
-    if nethunt.folder(&folder_id).is_none() {
+    if nethunt.folder(folder_id).is_none() {
         return error(StatusCode::NOT_FOUND, "Folder not found");
     }
-    let in_folder = |record_id: &str| {
-        nethunt
-            .record(record_id)
-            .is_some_and(|r| r.folder_id == folder_id)
-    };
-    let found: Vec<Value> = nethunt
-        .call_logs
+    let found: Vec<Value> = items
         .iter()
         .rev()
-        .filter(|l| in_folder(&l.record_id) && window.admits(&l.created_at))
+        .filter(|item| {
+            let (record_id, created_at) = keys(item);
+            nethunt
+                .record(record_id)
+                .is_some_and(|r| r.folder_id == folder_id)
+                && window.admits(created_at)
+        })
         .take(window.limit)
-        .map(CallLog::to_json)
+        .map(to_json)
         .collect();
     axum::Json(found).into_response()
 }
