@@ -272,3 +272,29 @@ pub async fn smart_forward_routes_to_the_responsible_manager(rig: &Rig) {
     assert_eq!(answer.json, serde_json::json!({}));
     assert_eq!(answer.reason.as_deref(), Some("unknown_caller"));
 }
+
+/// A crowd of before-calls for one new number: every answer is the same contact, exactly one
+/// created it, and the CRM holds one contact with one deal. The contact's id.
+pub fn assert_one_new_contact(rig: &Rig, answers: &[crate::rig::Answer]) -> String {
+    let contact = answers
+        .iter()
+        .find(|a| a.json["new_contact"] == true)
+        .map(|a| a.field("contact_id").to_owned())
+        .expect("one event created the contact");
+    for answer in answers {
+        answer.assert_outcome("contact_ready");
+        assert_eq!(
+            answer.field("contact_id"),
+            contact,
+            "one contact for everybody"
+        );
+    }
+    let created = answers
+        .iter()
+        .filter(|a| a.json["new_contact"] == true)
+        .count();
+    assert_eq!(created, 1, "exactly one event created it");
+    assert_eq!(rig.crm().contact_count(), 1);
+    assert_eq!(rig.crm().deals_of(&contact).len(), 1);
+    contact
+}

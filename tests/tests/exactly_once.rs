@@ -100,26 +100,7 @@ async fn crowd(kind: CrmKind, size: usize) {
         });
     }
     let answers: Vec<Answer> = tasks.join_all().await;
-    let contact = answers
-        .iter()
-        .find(|a| a.json["new_contact"] == true)
-        .map(|a| a.field("contact_id").to_owned())
-        .expect("one event created the contact");
-    for answer in &answers {
-        answer.assert_outcome("contact_ready");
-        assert_eq!(
-            answer.field("contact_id"),
-            contact,
-            "one contact for everybody"
-        );
-    }
-    let created = answers
-        .iter()
-        .filter(|a| a.json["new_contact"] == true)
-        .count();
-    assert_eq!(created, 1, "exactly one event created it");
-    assert_eq!(rig.crm().contact_count(), 1);
-    assert_eq!(rig.crm().deals_of(&contact).len(), 1);
+    bridge_tests::flows::assert_one_new_contact(&rig, &answers);
 }
 
 async fn twenty_events_for_one_new_number_with_a_slow_search(kind: CrmKind) {

@@ -83,22 +83,7 @@ async fn twenty_before_calls_from_one_new_number(kind: CrmKind) {
         })
         .collect();
     let answers = all_at_once(&rig, requests).await;
-    let contact = answers[0].field("contact_id").to_owned();
-    for answer in &answers {
-        answer.assert_outcome("contact_ready");
-        assert_eq!(
-            answer.field("contact_id"),
-            contact,
-            "one contact for everybody"
-        );
-    }
-    let created = answers
-        .iter()
-        .filter(|a| a.json["new_contact"] == true)
-        .count();
-    assert_eq!(created, 1, "exactly one event created it");
-    assert_eq!(rig.crm().contact_count(), 1);
-    assert_eq!(rig.crm().deals_of(&contact).len(), 1);
+    bridge_tests::flows::assert_one_new_contact(&rig, &answers);
 }
 
 /// The CRM throttles and fails for a while: what the adapters' retries cannot save is parked;
