@@ -17,12 +17,11 @@
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
 use bridge_core::Deadline;
-use bridge_core::activity::{Language, ResolvedContact, call_activity};
 use bridge_core::ports::{Crm, CrmError, NewDeal, NewNote};
-use bridge_core::ringostat::{CallEvent, EventKind, Fields, ParseOptions, Utm};
+use bridge_core::ringostat::Utm;
 use bridge_core::{CallActivity, ContactRef, CrmUser};
 use bridge_tests::dataverse_env::{dataverse_config_for, dataverse_for, dataverse_with};
-use bridge_tests::fixtures::{NUMBER, OLENA, olena, phone, sandbox, within};
+use bridge_tests::fixtures::{self, NUMBER, OLENA, olena, phone, sandbox, within};
 use bridge_tests::nethunt_env::nethunt_for;
 use crm_sandbox::dataverse::{MANAGER_USER_ID, SYSTEM_USER_ID};
 use crm_sandbox::nethunt::{CONTACTS_FOLDER_ID, DEALS_FOLDER_ID};
@@ -67,38 +66,13 @@ fn requests(sandbox: &Sandbox) -> Vec<String> {
 /// An answered incoming call from `NUMBER` on the contact, as the functions map it, started a
 /// minute ago.
 fn call_on(contact_id: &str, call_id: &str) -> CallActivity {
-    let mut payload = Fields::default();
-    for (key, value) in [
-        ("uniqueid", call_id),
-        ("calldate", "2024-05-01 13:00:00"),
-        ("caller", NUMBER),
-        ("dst", "acme_olena"),
-        ("call_type", "in"),
-        ("disposition", "ANSWERED"),
-        ("duration", "95"),
-        ("billsec", "80"),
-        ("waittime", "15"),
-    ] {
-        payload.insert(key, value);
-    }
-    let event = CallEvent::from_fields(EventKind::AfterCall, &payload, &ParseOptions::default())
-        .expect("valid webhook");
     let contact = ContactRef {
         id: contact_id.into(),
         name: None,
         owner_id: None,
         card_url: None,
     };
-    let mut activity = call_activity(
-        &event,
-        &ResolvedContact::Existing(contact),
-        Some(&olena()),
-        &CrmUser {
-            id: "bridge@acme.ua".into(),
-            name: None,
-        },
-        Language::Uk,
-    );
+    let mut activity = fixtures::answered_call(contact, call_id);
     activity.started_at = Timestamp::now()
         .checked_sub(SignedDuration::from_mins(1))
         .ok();

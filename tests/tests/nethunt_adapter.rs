@@ -12,9 +12,9 @@ use std::time::Duration;
 use bridge_core::Deadline;
 use bridge_core::adapters::nethunt::{DurationUnit, NetHuntConfig, PersonFormat};
 use bridge_core::ports::{Crm, CrmError, NewDeal};
-use bridge_core::ringostat::{CallEvent, EventKind, Fields, ParseOptions, Utm};
-use bridge_core::{CallActivity, ContactRef, CrmUser, Language, ResolvedContact, call_activity};
-use bridge_tests::fixtures::{NUMBER, OLENA, olena, phone, sandbox, within};
+use bridge_core::ringostat::Utm;
+use bridge_core::{CallActivity, ContactRef, CrmUser};
+use bridge_tests::fixtures::{self, NUMBER, OLENA, olena, phone, sandbox, within};
 use bridge_tests::nethunt_env::{fast_retry_policy, nethunt_config_for, nethunt_for, nethunt_with};
 use crm_sandbox::nethunt::{CONTACTS_FOLDER_ID, DEALS_FOLDER_ID, FieldKind, fields};
 use crm_sandbox::{Fault, Sandbox};
@@ -50,32 +50,7 @@ fn contact_ref(id: &str) -> ContactRef {
 /// A 95-second incoming call from `NUMBER` answered by Olena at 13:00 Kyiv time
 /// (10:00 UTC), mapped the way the functions map it.
 fn answered_call(contact: ContactRef) -> CallActivity {
-    let mut payload = Fields::default();
-    for (key, value) in [
-        ("uniqueid", "1714557600.1234"),
-        ("calldate", "2024-05-01 13:00:00"),
-        ("caller", NUMBER),
-        ("dst", "acme_olena"),
-        ("call_type", "in"),
-        ("disposition", "ANSWERED"),
-        ("duration", "95"),
-        ("billsec", "80"),
-        ("waittime", "15"),
-    ] {
-        payload.insert(key, value);
-    }
-    let event = CallEvent::from_fields(EventKind::AfterCall, &payload, &ParseOptions::default())
-        .expect("valid webhook");
-    call_activity(
-        &event,
-        &ResolvedContact::Existing(contact),
-        Some(&olena()),
-        &CrmUser {
-            id: "bridge@acme.ua".into(),
-            name: None,
-        },
-        Language::Uk,
-    )
+    fixtures::answered_call(contact, "1714557600.1234")
 }
 
 /// find-record straight on the sandbox, as the adapter's query would be, to show what the
