@@ -64,11 +64,16 @@ HTTP_FUNCTIONS = [
 ]
 SCHEDULED_FUNCTIONS = ["replay", "reconcile"]
 FUNCTIONS = HTTP_FUNCTIONS + SCHEDULED_FUNCTIONS
+# What the functions' cold starts are compared with: the empty function, and one that makes
+# one DynamoDB and one HTTP request with the usual clients (bench/hello, bench/hello-io).
+YARDSTICKS = ["hello", "hello-io"]
 
 # The invocation of each function in the cold-start runs: the everyday case (an existing client
 # whose contact is cached, as it is after the first call from the number; a fresh call id).
 COLD_EVENTS = {
     "hello": "after-call-1-answered-existing.json",
+    # One DynamoDB GetItem and one HTTP GET (to the sandbox) per invocation, usual clients.
+    "hello-io": "after-call-1-answered-existing.json",
     "before-call": "before-call-existing-client.json",
     "after-call": "after-call-1-answered-existing.json",
     "after-outgoing-call": "after-outgoing-call-5-answered-existing.json",
@@ -572,6 +577,9 @@ class Bridge:
         if function == "click-to-call":
             # template.yaml: click-to-call keeps only its counters, in the cache table.
             env["PARKED_TABLE"] = ""
+        if function == "hello-io":
+            # A small answer from the sandbox (NetHunt's folder list, 401 without credentials).
+            env["HELLO_HTTP_URL"] = f"{sandbox}/api/v1/zapier/triggers/readable-folder"
         return env
 
     def spawn(self, function: str, cgroup=None, tag="") -> subprocess.Popen:
@@ -884,7 +892,7 @@ def entropy_probe(binaries: dict, runs: int, cgroup) -> dict:
 
 def sizes() -> dict:
     out = {}
-    for function in ["hello", *FUNCTIONS]:
+    for function in YARDSTICKS + FUNCTIONS:
         binary = LAMBDA_DIR / function / "bootstrap"
         archive = ROOT / "target" / "lambda-zip" / function / "bootstrap.zip"
         out[function] = {
@@ -999,7 +1007,7 @@ def main() -> None:
             bridge = Bridge(runtime, moto, sandbox, crm)
             if crm == "nethunt":
                 log("cold starts")
-                functions = ["hello", *FUNCTIONS]
+                functions = YARDSTICKS + FUNCTIONS
                 results["cold"] = cold_starts(bridge, functions, args.cold_reps)
                 log("init probe")
                 results["init_probe"] = init_probe(bridge, args.probe_runs, cgroup)

@@ -35,9 +35,9 @@ Environment (the functions' own variables, docs/configuration.md):
   NETHUNT_* (NetHunt) or DATAVERSE_* (Smart CRM); RINGOSTAT_AUTH_KEY, RINGOSTAT_PROJECT_ID,
   RINGOSTAT_API_URL; CACHE_TABLE, PARKED_TABLE;
   RECONCILE_WINDOW_MINUTES, RECONCILE_LAG_MINUTES (reconcile without --from)
-Secrets: NAME itself, or NAME_SSM_PARAMETER / NAME_SECRET_ID, read through the Lambda
-  Parameters and Secrets extension (PARAMETERS_SECRETS_EXTENSION_HTTP_PORT, AWS_SESSION_TOKEN),
-  which exists only inside Lambda: outside it, export the value itself (doctor prints how).
+Secrets: NAME itself, or NAME_SSM_PARAMETER / NAME_SECRET_ID, read with Parameter Store's
+  API and the credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN); with
+  a profile or SSO instead, export the value itself (doctor prints how).
 AWS: AWS_REGION, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL_DYNAMODB.
 BRIDGE_PROFILE=local fills whatever is unset with the local run's defaults (the sandbox).
 RUST_LOG sets the log level on stderr (default: warn for doctor, info for replay/reconcile).

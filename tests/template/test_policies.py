@@ -133,7 +133,7 @@ class Policies(unittest.TestCase):
                 actions = actions if isinstance(actions, list) else [actions]
                 for action in actions:
                     if action.startswith(("ssm:", "secretsmanager:")):
-                        self.assertIn(action, ("ssm:GetParameter", "secretsmanager:GetSecretValue"),
+                        self.assertIn(action, ("ssm:GetParameters", "secretsmanager:GetSecretValue"),
                                       function)
 
     def test_every_secret_a_function_names_is_one_it_may_read(self):

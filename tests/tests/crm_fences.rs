@@ -110,9 +110,7 @@ fn deal(recheck: bool) -> NewDeal {
 /// new-record trigger.
 async fn contacts_newest_first(sandbox: &Sandbox) -> Vec<String> {
     let credentials = sandbox.credentials();
-    let client =
-        bridge_core::adapters::http::client(&bridge_tests::nethunt_env::fast_retry_policy())
-            .expect("client");
+    let client = bridge_core::adapters::http::shared_client().expect("client");
     let records: Vec<serde_json::Value> = client
         .get(format!(
             "{}/triggers/new-record/{CONTACTS_FOLDER_ID}",

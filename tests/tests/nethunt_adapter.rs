@@ -57,7 +57,7 @@ fn answered_call(contact: ContactRef) -> CallActivity {
 /// fuzzy search returns before the adapter filters it. Clears the request log afterwards.
 async fn raw_find(sandbox: &Sandbox, query: &str) -> Vec<Value> {
     let credentials = sandbox.credentials();
-    let client = bridge_core::adapters::http::client(&fast_retry_policy()).expect("client");
+    let client = bridge_core::adapters::http::shared_client().expect("client");
     let url = format!(
         "{}/searches/find-record/{CONTACTS_FOLDER_ID}?query={}&limit=20",
         sandbox.nethunt_base_url(),
@@ -1102,7 +1102,7 @@ async fn raw(
     body: Option<Value>,
     authorised: bool,
 ) -> (u16, String) {
-    let client = bridge_core::adapters::http::client(&fast_retry_policy()).expect("client");
+    let client = bridge_core::adapters::http::shared_client().expect("client");
     let url = format!("{}{path}", sandbox.nethunt_base_url());
     let mut request = match method {
         "GET" => client.get(url),

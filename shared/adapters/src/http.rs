@@ -3,6 +3,7 @@
 //! and stop at the caller's deadline. Its failures are [`HttpError`]s; each adapter maps them
 //! to its port's error.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -84,15 +85,63 @@ pub enum Replay {
     OnlyIfNotProcessed,
 }
 
-/// An HTTP client with the bridge's defaults (rustls, no proxy lookup at cold start).
-pub fn client(policy: &RetryPolicy) -> Result<reqwest::Client, HttpError> {
+/// The process's one HTTP client: one connection pool and one TLS configuration for every
+/// CRM, Ringostat and the AWS SDK ([`crate::aws`]), built once (the first caller pays, at
+/// INIT). Cheap to clone. Per-request timeouts come from each adapter's [`RetryPolicy`]
+/// ([`send`]); the connection timeout is the client's.
+pub fn shared_client() -> Result<reqwest::Client, HttpError> {
+    static CLIENT: OnceLock<Result<reqwest::Client, HttpError>> = OnceLock::new();
+    CLIENT.get_or_init(build_client).clone()
+}
+
+/// Connecting takes at most this long (a CRM or AWS endpoint answers a SYN in milliseconds;
+/// a dead one should not eat a ringing call's budget).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+fn build_client() -> Result<reqwest::Client, HttpError> {
     reqwest::Client::builder()
-        .timeout(policy.request_timeout)
-        .connect_timeout(policy.request_timeout.min(Duration::from_secs(3)))
+        .tls_backend_preconfigured(tls_config()?)
+        .connect_timeout(CONNECT_TIMEOUT)
         .user_agent(concat!("ringostat-crm-bridge/", env!("CARGO_PKG_VERSION")))
+        // No proxy lookup at cold start: Lambda has none.
         .no_proxy()
         .build()
         .map_err(|e| HttpError::Client(e.to_string()))
+}
+
+/// TLS as measured for the cold start (docs/benchmarks.md, "TLS and entropy"): rustls with
+/// the `ring` provider (its random numbers come from the kernel, where aws-lc's first ones
+/// cost 29 ms of CPU jitter entropy) and Mozilla's roots compiled in (`webpki-roots`: no
+/// certificate file to read and parse at start, and the same roots on every host).
+fn tls_config() -> Result<rustls::ClientConfig, HttpError> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| HttpError::Client(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    // HTTP/1.1 only: reqwest is built without HTTP/2.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Opens a connection to `url`'s origin in `client`'s pool (a `HEAD /`, its answer ignored),
+/// so that the first real request finds the TCP and TLS handshakes done. Best effort, bounded
+/// by `deadline`: a failure is the first real request's to meet.
+pub async fn preconnect(client: &reqwest::Client, url: &str, deadline: Deadline) {
+    let Ok(mut origin) = reqwest::Url::parse(url) else {
+        return;
+    };
+    origin.set_path("/");
+    origin.set_query(None);
+    let time_left = deadline.instant().saturating_duration_since(Instant::now());
+    let outcome = client.head(origin.as_str()).timeout(time_left).send().await;
+    if let Err(error) = outcome {
+        tracing::debug!(origin = origin.host_str(), error = %describe(&error), "no early connection");
+    }
 }
 
 /// Sends the request built by `build` until it gets an answer that is not worth retrying, the

@@ -10,6 +10,7 @@
 //! | [`memory`] | `Cache`, `Ledger`, `RateLimiter`, `Crm` in one process (tests, local tools) | always |
 //! | [`secret_store`] | secrets by reference (Parameter Store, Secrets Manager) | `secrets` |
 //! | [`http`] | one HTTP client, one retry policy, its own error type | `http` |
+//! | [`aws`] | the AWS SDK over that client, configured from the Lambda environment | `aws` (with `dynamodb`, `secrets`) |
 //!
 //! [`env`] reads configuration sections; [`registry`] is the one place that knows every CRM.
 
@@ -17,6 +18,8 @@ pub mod env;
 pub mod memory;
 pub mod registry;
 
+#[cfg(feature = "aws")]
+pub mod aws;
 #[cfg(feature = "dataverse")]
 pub mod dataverse;
 #[cfg(feature = "dynamodb")]

@@ -1,7 +1,5 @@
-//! Secrets read once per cold start: a value given directly in the environment, or a reference
-//! to SSM Parameter Store or Secrets Manager fetched through the AWS "Parameters and Secrets
-//! Lambda Extension" (a local HTTP endpoint the extension layer serves, so no AWS SDK crate and
-//! no request signing here).
+//! Secrets read once per execution environment: a value given directly in the environment,
+//! or a reference to SSM Parameter Store or Secrets Manager.
 //!
 //! For a configuration value `NAME` the lookup order is:
 //!
@@ -9,20 +7,34 @@
 //! 2. `NAME_SSM_PARAMETER`: a parameter name or ARN, read with decryption (SecureString);
 //! 3. `NAME_SECRET_ID`: a Secrets Manager secret name or ARN, its `SecretString` as a whole.
 //!
-//! The extension's endpoints:
-//! `GET /systemsmanager/parameters/get?name=…&withDecryption=true` → `{"Parameter":{"Value":…}}`
-//! and `GET /secretsmanager/get?secretId=…` → `{"SecretString":…}`, both with the header
-//! `X-Aws-Parameters-Secrets-Token: $AWS_SESSION_TOKEN` (its guard against SSRF). The extension
-//! passes AWS errors on as 4xx with the AWS error text; that text names the parameter, never its
-//! value, so it is kept in errors. Values are trimmed: a trailing newline pasted into the
-//! console is the usual way a key "stops working".
+//! Two ways to read references:
+//!
+//! - **Parameter Store's API** (the default): the first reference asked for reads every
+//!   reference in the environment with one `GetParameters` (ten names a request), decrypted;
+//!   Secrets Manager secrets come through Parameter Store's `/aws/reference/secretsmanager/`
+//!   names. This works during INIT, so a function reads its configuration before it asks for
+//!   its first event (the cold-start figures in docs/benchmarks.md).
+//! - **The AWS "Parameters and Secrets Lambda Extension"**, when
+//!   `PARAMETERS_SECRETS_EXTENSION_HTTP_PORT` is set (a layer someone added):
+//!   `GET /systemsmanager/parameters/get?name=…&withDecryption=true` → `{"Parameter":{"Value":…}}`
+//!   and `GET /secretsmanager/get?secretId=…` → `{"SecretString":…}`, both with the header
+//!   `X-Aws-Parameters-Secrets-Token: $AWS_SESSION_TOKEN` (its guard against SSRF). It answers
+//!   only during invocations, so such a function reads its configuration on its first event.
+//!   It passes AWS errors on as 4xx with the AWS error text; that text names the parameter,
+//!   never its value, so it is kept in errors.
+//!
+//! Values are trimmed: a trailing newline pasted into the console is the usual way a key
+//! "stops working".
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bridge_domain::deadline::Deadline;
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
+use tokio::sync::OnceCell;
 
 use crate::http::{self, Replay, RetryPolicy};
 use bridge_domain::secret::Secret;
@@ -40,9 +52,22 @@ pub const SECRET_ID_SUFFIX: &str = "_SECRET_ID";
 /// Longest piece of an extension error body kept in an error.
 const MAX_REASON_CHARS: usize = 300;
 
-/// Reads secrets through the Parameters and Secrets extension.
+/// Reads secrets given by reference: through Parameter Store's API, or through the
+/// Parameters and Secrets extension.
 #[derive(Clone)]
 pub struct SecretStore {
+    source: Source,
+}
+
+#[derive(Clone)]
+enum Source {
+    Api(Arc<ParameterStore>),
+    Extension(Extension),
+}
+
+/// The extension's local endpoint.
+#[derive(Clone)]
+struct Extension {
     /// The client, or why it could not be built (reported by [`SecretStore::resolve`], so that
     /// building the store stays infallible and a direct value still works).
     client: Result<Client, String>,
@@ -53,14 +78,21 @@ pub struct SecretStore {
 
 impl fmt::Debug for SecretStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SecretStore")
-            .field("endpoint", &self.endpoint)
-            .field("session_token", &self.session_token)
-            .finish_non_exhaustive()
+        match &self.source {
+            Source::Api(_) => f
+                .debug_struct("SecretStore")
+                .field("source", &"parameter store")
+                .finish(),
+            Source::Extension(extension) => f
+                .debug_struct("SecretStore")
+                .field("endpoint", &extension.endpoint)
+                .field("session_token", &extension.session_token)
+                .finish_non_exhaustive(),
+        }
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SecretStoreError {
     /// The parameter or secret does not exist (or the name is not valid for AWS).
     #[error("{variable}: {reference} was not found")]
@@ -152,23 +184,25 @@ impl Reference<'_> {
 }
 
 impl SecretStore {
-    /// From the environment: endpoint `http://localhost:{PARAMETERS_SECRETS_EXTENSION_HTTP_PORT
-    /// or 2773}`, token `AWS_SESSION_TOKEN`.
+    /// From the environment: the extension when `PARAMETERS_SECRETS_EXTENSION_HTTP_PORT` is
+    /// set (endpoint `http://localhost:{port}`, token `AWS_SESSION_TOKEN`), else Parameter
+    /// Store's API with the Lambda environment's credentials and region.
     pub fn from_env() -> Self {
-        let port = match std::env::var(PORT_VARIABLE) {
-            Ok(raw) => raw.trim().parse::<u16>().unwrap_or_else(|_| {
-                tracing::warn!(
-                    variable = PORT_VARIABLE,
-                    "not a port number; using the extension's default"
-                );
-                DEFAULT_EXTENSION_PORT
-            }),
-            Err(_) => DEFAULT_EXTENSION_PORT,
+        let Ok(raw) = std::env::var(PORT_VARIABLE) else {
+            return Self::parameter_store(ParameterStore::client_from_env());
         };
+        let port = raw.trim().parse::<u16>().unwrap_or_else(|_| {
+            tracing::warn!(
+                variable = PORT_VARIABLE,
+                "not a port number; using the extension's default"
+            );
+            DEFAULT_EXTENSION_PORT
+        });
         let token = std::env::var("AWS_SESSION_TOKEN").unwrap_or_default();
         Self::new(format!("http://localhost:{port}"), Secret::new(token))
     }
 
+    /// Through the extension at `endpoint`.
     pub fn new(endpoint: impl Into<String>, session_token: Secret) -> Self {
         // The extension is local: 2 s is plenty, and one retry covers it starting late.
         let policy = RetryPolicy {
@@ -178,13 +212,57 @@ impl SecretStore {
             max_attempts: 2,
             service: "secrets",
         };
-        let client = http::client(&policy).map_err(|e| e.to_string());
+        let client = http::shared_client().map_err(|e| e.to_string());
         Self {
-            client,
-            endpoint: endpoint.into().trim().trim_end_matches('/').to_owned(),
-            session_token,
-            policy,
+            source: Source::Extension(Extension {
+                client,
+                endpoint: endpoint.into().trim().trim_end_matches('/').to_owned(),
+                session_token,
+                policy,
+            }),
         }
+    }
+
+    /// Through Parameter Store's API with `client`: every reference in the process
+    /// environment is read with the first one asked for.
+    pub fn parameter_store(client: aws_sdk_ssm::Client) -> Self {
+        Self::parameter_store_reading(client, std::env::vars())
+    }
+
+    /// As [`Self::parameter_store`], the references taken from `variables` (name, value)
+    /// instead of the process environment.
+    pub fn parameter_store_reading(
+        client: aws_sdk_ssm::Client,
+        variables: impl IntoIterator<Item = (String, String)>,
+    ) -> Self {
+        let mut names: Vec<String> = variables
+            .into_iter()
+            .filter_map(|(variable, value)| {
+                let kind = if variable.ends_with(SSM_PARAMETER_SUFFIX) {
+                    Kind::Parameter
+                } else if variable.ends_with(SECRET_ID_SUFFIX) {
+                    Kind::Secret
+                } else {
+                    return None;
+                };
+                non_blank(Some(value)).map(|id| parameter_name(kind, &id))
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        Self {
+            source: Source::Api(Arc::new(ParameterStore {
+                client,
+                environment: names,
+                read: OnceCell::new(),
+            })),
+        }
+    }
+
+    /// Whether references can be read before the first invocation (Parameter Store's API:
+    /// yes; the extension answers only during invocations).
+    pub fn reads_during_init(&self) -> bool {
+        matches!(self.source, Source::Api(_))
     }
 
     /// Resolves configuration value `name` with `lookup` (an env-like function): `NAME` itself
@@ -210,12 +288,20 @@ impl SecretStore {
                     variable: &variable,
                     id: &id,
                 };
-                return self.fetch(&reference).await.map(Some);
+                // Boxed: the SDK's request future is deep, and every function's `main`
+                // future would carry its type (rustc's query depth limit).
+                return match &self.source {
+                    Source::Extension(extension) => Box::pin(extension.fetch(&reference)).await,
+                    Source::Api(store) => Box::pin(store.fetch(&reference)).await,
+                }
+                .map(Some);
             }
         }
         Ok(None)
     }
+}
 
+impl Extension {
     async fn fetch(&self, reference: &Reference<'_>) -> Result<Secret, SecretStoreError> {
         let client = self
             .client
@@ -266,6 +352,194 @@ impl SecretStore {
             "secret read from the Parameters and Secrets extension"
         );
         Ok(value)
+    }
+}
+
+/// Parameter Store's API: one `GetParameters` for every reference in the environment.
+struct ParameterStore {
+    client: aws_sdk_ssm::Client,
+    /// The Parameter Store names of every reference in the environment.
+    environment: Vec<String>,
+    /// Every reference of the environment, by the name asked for, once a read succeeded
+    /// (a failed read is tried again by the next build).
+    read: OnceCell<HashMap<String, Fetched>>,
+}
+
+/// What Parameter Store said of one name.
+#[derive(Debug, Clone)]
+enum Fetched {
+    Value(Secret),
+    NotFound,
+    Empty,
+}
+
+/// Prefix of the Parameter Store names that read Secrets Manager secrets.
+pub const SECRETS_MANAGER_REFERENCE: &str = "/aws/reference/secretsmanager/";
+/// Names a `GetParameters` request takes at most.
+const NAMES_PER_REQUEST: usize = 10;
+
+impl ParameterStore {
+    /// A client from the Lambda environment over the shared HTTP client, with a short bound:
+    /// an unreachable SSM must fail the start in seconds, not in the SDK's default minutes.
+    fn client_from_env() -> aws_sdk_ssm::Client {
+        use aws_sdk_ssm::config::retry::RetryConfig;
+        use aws_sdk_ssm::config::timeout::TimeoutConfig;
+        let lambda = crate::aws::LambdaAws::from_env();
+        let mut config = aws_sdk_ssm::Config::builder()
+            .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
+            .region(lambda.region)
+            .http_client(crate::aws::http_client())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_attempt_timeout(Duration::from_secs(2))
+                    .operation_timeout(Duration::from_secs(5))
+                    .build(),
+            )
+            .retry_config(RetryConfig::standard().with_max_attempts(2));
+        if let Some(credentials) = lambda.credentials {
+            config = config.credentials_provider(credentials);
+        }
+        if let Some(endpoint) = crate::aws::endpoint_from_env("SSM") {
+            config = config.endpoint_url(endpoint);
+        }
+        aws_sdk_ssm::Client::from_conf(config.build())
+    }
+
+    async fn fetch(&self, reference: &Reference<'_>) -> Result<Secret, SecretStoreError> {
+        let name = parameter_name(reference.kind, reference.id);
+        let read = self
+            .read
+            .get_or_try_init(|| self.read_all(&name))
+            .await
+            .map_err(|failure| failure.for_reference(reference))?;
+        // A reference the environment did not hold at the first read (a lookup other than
+        // the process's): read on its own.
+        let fetched = match read.get(&name) {
+            Some(fetched) => fetched.clone(),
+            None => {
+                let alone = self
+                    .get_parameters(std::slice::from_ref(&name))
+                    .await
+                    .map_err(|failure| failure.for_reference(reference))?;
+                alone.get(&name).cloned().unwrap_or(Fetched::NotFound)
+            }
+        };
+        match fetched {
+            Fetched::Value(value) => {
+                tracing::debug!(
+                    variable = reference.variable,
+                    "secret read from Parameter Store"
+                );
+                Ok(value)
+            }
+            Fetched::NotFound => Err(reference.not_found()),
+            Fetched::Empty => Err(reference.malformed("the value is empty")),
+        }
+    }
+
+    /// Every reference in the environment, and `asked`: one request per ten names.
+    async fn read_all(&self, asked: &str) -> Result<HashMap<String, Fetched>, ApiFailure> {
+        let mut names = self.environment.clone();
+        if !names.iter().any(|name| name == asked) {
+            names.push(asked.to_owned());
+        }
+        let mut read = HashMap::new();
+        for chunk in names.chunks(NAMES_PER_REQUEST) {
+            read.extend(self.get_parameters(chunk).await?);
+        }
+        tracing::debug!(names = read.len(), "secrets read from Parameter Store");
+        Ok(read)
+    }
+
+    async fn get_parameters(
+        &self,
+        names: &[String],
+    ) -> Result<HashMap<String, Fetched>, ApiFailure> {
+        let output = self
+            .client
+            .get_parameters()
+            .set_names(Some(names.to_vec()))
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| ApiFailure::from_sdk(&e))?;
+        let mut read: HashMap<String, Fetched> = names
+            .iter()
+            .map(|name| (name.clone(), Fetched::NotFound))
+            .collect();
+        for parameter in output.parameters() {
+            let fetched = match parameter.value().map(str::trim) {
+                Some(value) if !value.is_empty() => Fetched::Value(Secret::new(value)),
+                _ => Fetched::Empty,
+            };
+            // Asked by name or by ARN: the answer carries both. A Secrets Manager reference
+            // may come back under the secret's own name (moto answers so).
+            let name = parameter.name().unwrap_or_default();
+            let keys = [
+                name.to_owned(),
+                parameter.arn().unwrap_or_default().to_owned(),
+                format!("{SECRETS_MANAGER_REFERENCE}{name}"),
+            ];
+            for key in keys {
+                if let Some(slot) = read.get_mut(&key) {
+                    *slot = fetched.clone();
+                }
+            }
+        }
+        Ok(read)
+    }
+}
+
+/// The Parameter Store name a reference is read under.
+fn parameter_name(kind: Kind, id: &str) -> String {
+    match kind {
+        Kind::Parameter => id.to_owned(),
+        Kind::Secret => format!("{SECRETS_MANAGER_REFERENCE}{id}"),
+    }
+}
+
+/// Why a `GetParameters` request failed as a whole.
+#[derive(Debug, Clone)]
+enum ApiFailure {
+    Denied(String),
+    Unavailable(String),
+}
+
+impl ApiFailure {
+    fn from_sdk<E, R>(error: &aws_sdk_ssm::error::SdkError<E, R>) -> Self
+    where
+        E: aws_sdk_ssm::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: fmt::Debug,
+    {
+        use aws_sdk_ssm::error::DisplayErrorContext;
+        let reason: String = DisplayErrorContext(error)
+            .to_string()
+            .chars()
+            .take(MAX_REASON_CHARS)
+            .collect();
+        let code = error
+            .as_service_error()
+            .and_then(|e| e.code())
+            .unwrap_or("");
+        let denied = [
+            "AccessDenied",
+            "AccessDeniedException",
+            "UnrecognizedClientException",
+        ]
+        .contains(&code)
+            || code.contains("KMS");
+        if denied {
+            Self::Denied(reason)
+        } else {
+            Self::Unavailable(reason)
+        }
+    }
+
+    fn for_reference(self, reference: &Reference<'_>) -> SecretStoreError {
+        match self {
+            Self::Denied(reason) => reference.denied(reason),
+            Self::Unavailable(reason) => reference.unavailable(reason),
+        }
     }
 }
 

@@ -68,6 +68,28 @@ impl Adapters {
     }
 }
 
+/// How long a function's start may spend on [`Adapters::prepare`].
+pub(crate) const PREPARE_BUDGET: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl Adapters {
+    /// Connections (and Dataverse's token) opened at once while the function starts, so that
+    /// its first call finds them ready (docs/benchmarks.md). Bounded by [`PREPARE_BUDGET`];
+    /// what fails is the first real request's to try again.
+    pub async fn prepare(&self) {
+        let deadline = bridge_domain::Deadline::after(PREPARE_BUDGET);
+        let ringostat = async {
+            if let Some(api) = &self.ringostat {
+                api.prepare(deadline).await;
+            }
+        };
+        tokio::join!(
+            self.crm.prepare(deadline),
+            self.cache.prepare(deadline),
+            ringostat
+        );
+    }
+}
+
 /// DynamoDB when both tables are configured, else memory (local runs).
 async fn stores(tables: &Tables) -> (Arc<dyn Cache>, Arc<dyn Ledger>) {
     #[cfg(feature = "dynamodb")]

@@ -2,10 +2,11 @@
 //! environment, then the handler for every request or scheduled event, after which the metrics
 //! it counted are written ([`crate::metrics::flush`]; the first one also counts the cold start).
 //!
-//! The app is built at INIT when no secret has to be fetched; a secret given by reference
-//! (`*_SSM_PARAMETER`, `*_SECRET_ID`) is read through the Parameters and Secrets extension,
-//! which answers only during invocations, so such an app is built on the first invocation.
-//! A build that fails is retried by the next invocation. Meanwhile the function is
+//! The app is built at INIT, secrets given by reference (`*_SSM_PARAMETER`, `*_SECRET_ID`)
+//! included: they are read with Parameter Store's API, one `GetParameters` for all. Only when
+//! the Parameters and Secrets extension is configured (`PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`),
+//! which answers only during invocations, is an app with references built on the first
+//! invocation. A build that fails is retried by the next invocation. Meanwhile the function is
 //! [`Unstarted`]: it still authenticates every request (401 as always for a wrong or missing
 //! token, whatever the configuration state), answers the configuration error to authenticated
 //! callers only, and a call webhook parks the events it receives ([`answer_unstarted`]).
@@ -38,7 +39,7 @@ use crate::request::{content_type, query_without_token, raw_query};
 pub enum BuildAt {
     /// Before the first event: nothing the build needs waits for an invocation.
     Init,
-    /// On the first invocation (secrets through the extension).
+    /// On the first invocation (secrets by reference through the extension).
     FirstInvocation,
 }
 
@@ -291,11 +292,13 @@ pub fn init_logging() {
 }
 
 /// [`BuildAt::FirstInvocation`] when a secret is given by reference (`*_SSM_PARAMETER`,
-/// `*_SECRET_ID`), else [`BuildAt::Init`].
+/// `*_SECRET_ID`) and read through the extension (`PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`),
+/// else [`BuildAt::Init`].
 pub fn build_at_from_env() -> BuildAt {
     let by_reference = std::env::vars()
         .any(|(name, _)| name.ends_with("_SSM_PARAMETER") || name.ends_with("_SECRET_ID"));
-    if by_reference {
+    let through_extension = std::env::var_os("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT").is_some();
+    if by_reference && through_extension {
         BuildAt::FirstInvocation
     } else {
         BuildAt::Init

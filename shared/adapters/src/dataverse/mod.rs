@@ -339,7 +339,7 @@ impl Dataverse {
             token_url: format!("{authority}/{}/oauth2/v2.0/token", config.tenant),
             scope,
             app_url,
-            http: http::client(&policy)?,
+            http: http::shared_client()?,
             policy,
             config,
             token: Mutex::new(None),
@@ -398,6 +398,17 @@ impl Dataverse {
 impl Crm for Dataverse {
     fn kind(&self) -> CrmKind {
         CrmKind::Dataverse
+    }
+
+    /// The sign-in token (a round trip to Entra the first call would otherwise wait for) and
+    /// the connection to the environment, at once.
+    async fn prepare(&self, deadline: Deadline) {
+        let token = async {
+            if let Err(error) = self.token(deadline).await {
+                tracing::debug!(%error, "no early token: the first request signs in");
+            }
+        };
+        tokio::join!(token, http::preconnect(&self.http, &self.api, deadline));
     }
 
     async fn find_contact(

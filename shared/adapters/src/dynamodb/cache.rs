@@ -23,9 +23,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
@@ -35,6 +35,7 @@ use aws_sdk_dynamodb::types::{
 
 use bridge_domain::activity::ContactRef;
 use bridge_domain::clock::{Clock, SystemClock};
+use bridge_domain::deadline::Deadline;
 use bridge_domain::phone::PhoneNumber;
 use bridge_domain::ports::cache::{Cache, CacheError, ContactSlot, ManagerRoute, expiry, keys};
 use bridge_domain::ports::ledger::{Held, Owner};
@@ -52,6 +53,23 @@ const OPERATION_TIMEOUT: Duration = Duration::from_millis(1500);
 const MAX_ATTEMPTS: u32 = 2;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
+
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
+/// A short backoff: the SDK's default (up to 1 s before the retry) would spend a ringing
+/// call's budget on an optional cache.
+fn retries() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_millis(200))
+}
 
 pub struct DynamoDbCache {
     client: Client,
@@ -74,30 +92,49 @@ impl DynamoDbCache {
 
     /// A client configured from the Lambda environment (region, credentials), with short
     /// timeouts. Local runs and tests point it at a loopback endpoint with
-    /// `AWS_ENDPOINT_URL_DYNAMODB`, which the SDK reads itself.
+    /// `AWS_ENDPOINT_URL_DYNAMODB`.
     pub async fn client_from_env() -> Client {
         Self::client_for(None).await
     }
 
     /// Like [`Self::client_from_env`], but sending to `endpoint` when given (a loopback URL for
-    /// local runs and tests); it wins over any endpoint set in the environment.
+    /// local runs and tests); it wins over `AWS_ENDPOINT_URL_DYNAMODB`.
+    ///
+    /// With credentials in the environment (always so in Lambda), the client is built from
+    /// the variables alone and sends through the shared HTTP client ([`crate::aws`]); without
+    /// them, a build with the `credential-chain` feature (the operator's CLI) asks
+    /// `aws-config`'s provider chain (profiles, SSO), and any other build gets a client whose
+    /// requests fail for want of credentials.
     pub async fn client_for(endpoint: Option<&str>) -> Client {
+        let lambda = crate::aws::LambdaAws::from_env();
+        #[cfg(feature = "credential-chain")]
+        if lambda.credentials.is_none() {
+            return Self::client_from_chain(endpoint).await;
+        }
+        let mut config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(lambda.region)
+            .http_client(crate::aws::http_client())
+            .timeout_config(timeouts())
+            .retry_config(retries());
+        if let Some(credentials) = lambda.credentials {
+            config = config.credentials_provider(credentials);
+        }
+        let endpoint = endpoint
+            .map(str::to_owned)
+            .or_else(|| crate::aws::endpoint_from_env("DYNAMODB"));
+        if let Some(endpoint) = endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        Client::from_conf(config.build())
+    }
+
+    /// The operator's client: `aws-config`'s whole provider chain.
+    #[cfg(feature = "credential-chain")]
+    async fn client_from_chain(endpoint: Option<&str>) -> Client {
         let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(CONNECT_TIMEOUT)
-                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                    .operation_timeout(OPERATION_TIMEOUT)
-                    .build(),
-            )
-            // A short backoff: the SDK's default (up to 1 s before the retry) would spend a
-            // ringing call's budget on an optional cache.
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(MAX_ATTEMPTS)
-                    .with_initial_backoff(Duration::from_millis(50))
-                    .with_max_backoff(Duration::from_millis(200)),
-            )
+            .timeout_config(timeouts())
+            .retry_config(retries())
             .load()
             .await;
         let mut config = aws_sdk_dynamodb::config::Builder::from(&shared);
@@ -204,6 +241,18 @@ impl DynamoDbCache {
 
 #[async_trait]
 impl Cache for DynamoDbCache {
+    /// One `GetItem` of a key that never exists: the connection, the signing key and the
+    /// SDK's endpoint resolution are ready for the first call (0.5 RCU per cold start).
+    async fn prepare(&self, deadline: Deadline) {
+        let time_left = deadline
+            .instant()
+            .saturating_duration_since(tokio::time::Instant::now());
+        let read = tokio::time::timeout(time_left, self.get("prepare#")).await;
+        if let Ok(Err(error)) = read {
+            tracing::debug!(%error, "no early DynamoDB read");
+        }
+    }
+
     async fn contact(&self, phone: &PhoneNumber) -> Result<Option<ContactRef>, CacheError> {
         let key = keys::contact(phone);
         let Some(item) = self.get(&key).await? else {

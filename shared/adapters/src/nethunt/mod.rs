@@ -395,7 +395,7 @@ impl NetHunt {
     pub fn new(config: NetHuntConfig, policy: RetryPolicy) -> Result<Self, CrmError> {
         config.validate()?;
         let policy = policy.for_service("nethunt");
-        let client = http::client(&policy)?;
+        let client = http::shared_client()?;
         let base = config.base_url.trim_end_matches('/').to_owned();
         // reqwest encodes Basic credentials itself (bridge-core has no base64 crate): build a
         // request once, never sent, and keep its header.
@@ -426,6 +426,10 @@ impl NetHunt {
 impl Crm for NetHunt {
     fn kind(&self) -> CrmKind {
         CrmKind::NetHunt
+    }
+
+    async fn prepare(&self, deadline: Deadline) {
+        http::preconnect(&self.client, &self.config.base_url, deadline).await;
     }
 
     async fn find_contact(

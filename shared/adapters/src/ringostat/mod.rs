@@ -93,6 +93,11 @@ impl std::fmt::Debug for RingostatApi {
 }
 
 impl RingostatApi {
+    /// The connection to Ringostat's API, opened while the function starts (best effort).
+    pub async fn prepare(&self, deadline: Deadline) {
+        crate::http::preconnect(&self.client, &self.config.base_url, deadline).await;
+    }
+
     pub fn new(config: RingostatApiConfig, policy: RetryPolicy) -> Result<Self, RingostatApiError> {
         let policy = policy.for_service("ringostat");
         let mut config = config;
@@ -119,7 +124,7 @@ impl RingostatApi {
                 ));
             }
         }
-        let client = http::client(&policy)?;
+        let client = http::shared_client()?;
         Ok(Self {
             client,
             config,

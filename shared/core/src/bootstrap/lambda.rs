@@ -37,7 +37,10 @@ pub async fn webhook_app_from(
 ) -> Result<WebhookApp, Unstarted> {
     let built = async { Stack::from_config(Config::load(lookup, secrets).await?).await };
     match built.await {
-        Ok(stack) => Ok(stack.webhook_app()),
+        Ok(stack) => {
+            stack.adapters.prepare().await;
+            Ok(stack.webhook_app())
+        }
         Err(error) => Err(unstarted(error, lookup, secrets, Door::CallWebhook).await),
     }
 }
@@ -67,6 +70,7 @@ async fn smart_forward_app_from(
     // The webhook number never calls Ringostat: no client to build.
     config.ringostat = None;
     let adapters = Adapters::connect(&config).await?;
+    adapters.prepare().await;
     Ok(SmartForwardApp {
         token: config.tokens.webhook,
         forwarding: super::smart_forwarding(&config.settings, &adapters),
@@ -149,8 +153,12 @@ pub async fn click_to_call_app_from(
     let dialer = config
         .ringostat
         .map(|c| bridge_adapters::ringostat::RingostatApi::new(c, Default::default()))
-        .transpose()?
-        .map(|api| Arc::new(api) as Arc<dyn bridge_domain::ports::Dialer>);
+        .transpose()?;
+    if let Some(api) = &dialer {
+        api.prepare(bridge_domain::Deadline::after(super::PREPARE_BUDGET))
+            .await;
+    }
+    let dialer = dialer.map(|api| Arc::new(api) as Arc<dyn bridge_domain::ports::Dialer>);
     let key = LinkKey::new(&config.key).map_err(|e| {
         BuildError::Config(ConfigError::invalid("CLICK_TO_CALL_KEY", e.to_string()))
     })?;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::activity::ContactRef;
+use crate::deadline::Deadline;
 use crate::phone::PhoneNumber;
 use crate::ports::ledger::{Held, Owner};
 
@@ -48,6 +49,11 @@ pub enum CacheError {
 
 #[async_trait]
 pub trait Cache: Send + Sync {
+    /// Work done once while the function starts (the connection to the store). Best effort.
+    async fn prepare(&self, deadline: Deadline) {
+        let _ = deadline;
+    }
+
     async fn contact(&self, phone: &PhoneNumber) -> Result<Option<ContactRef>, CacheError>;
 
     async fn put_contact(

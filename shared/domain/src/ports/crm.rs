@@ -136,6 +136,13 @@ impl CrmError {
 pub trait Crm: Send + Sync {
     fn kind(&self) -> CrmKind;
 
+    /// Work done once while the function starts, so that its first call does not pay for it:
+    /// the TLS connection to the CRM, a sign-in token. Best effort: a failure is left to the
+    /// first real request, which tries again.
+    async fn prepare(&self, deadline: Deadline) {
+        let _ = deadline;
+    }
+
     /// The contact that owns `phone`, compared exactly on the normalised number.
     async fn find_contact(
         &self,

@@ -68,6 +68,11 @@ pub struct GuardedCache(pub Arc<dyn Cache>);
 
 #[async_trait]
 impl Cache for GuardedCache {
+    // Before any invocation: no guard to consult.
+    async fn prepare(&self, deadline: Deadline) {
+        self.0.prepare(deadline).await;
+    }
+
     async fn contact(&self, phone: &PhoneNumber) -> Result<Option<ContactRef>, CacheError> {
         guarded(self.0.contact(phone)).await
     }

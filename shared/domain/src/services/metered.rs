@@ -42,6 +42,11 @@ impl Crm for MeteredCrm {
         self.0.kind()
     }
 
+    // Not a CRM operation of a call: not counted.
+    async fn prepare(&self, deadline: Deadline) {
+        self.0.prepare(deadline).await;
+    }
+
     async fn find_contact(
         &self,
         phone: &PhoneNumber,
