@@ -37,6 +37,7 @@ pub mod answer;
 pub mod auth;
 pub mod call_event;
 pub mod click_to_call;
+pub mod keep_warm;
 pub mod logging;
 pub mod metrics;
 pub mod request;
