@@ -396,6 +396,29 @@ async fn each_outcome_writes_its_metrics() {
         );
         assert_eq!(written.total("Events"), 0, "not a call event");
     }
+    // A budget spent on arrival says so in its log line, with how long the caller had waited.
+    let spent = received_at(
+        event_with("smart-forward-known-client.json", |_| {}),
+        bridge_core::deadline::epoch_ms() - 2000,
+    );
+    let (_, written) = output.during(rig.send(spent)).await;
+    let line = written
+        .logs
+        .iter()
+        .find(|line| line["fields"]["reason"] == "timeout")
+        .unwrap_or_else(|| panic!("{:?}", written.logs));
+    assert_eq!(line["level"], "WARN", "{line}");
+    assert!(
+        line["fields"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("budget spent before the lookup could start"),
+        "{line}"
+    );
+    assert!(
+        line["fields"]["waited_ms"].as_u64().unwrap() >= 2000,
+        "{line}"
+    );
 
     // Refused: an event without a call id is counted, as a failure.
     let (answer, refused) = output
