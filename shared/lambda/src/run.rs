@@ -370,7 +370,7 @@ where
         invocation.end();
         Ok::<_, Infallible>(response)
     });
-    // The keep-warm ping builds the app (a cold start's work) and counts nothing else.
+    // The keep-warm ping builds the app (a cold start's work, counted as one) and nothing else.
     let warm = move || async move {
         let _ = invocation.begin(app).await;
         invocation.end();

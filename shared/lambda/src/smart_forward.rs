@@ -34,7 +34,7 @@ pub struct SmartForwardApp {
 pub async fn smart_forward(app: &SmartForwardApp, request: Request) -> Response<Body> {
     // The budget, the log's time and the latency metric count from the request's arrival
     // (API Gateway's receipt), not from here: a cold start already spent part of it.
-    let started = arrival_of(&request);
+    let arrived = arrival_of(&request);
     if let Err(response) = allow_methods(SMART_FORWARD_METHODS, &request) {
         return response;
     }
@@ -60,10 +60,10 @@ pub async fn smart_forward(app: &SmartForwardApp, request: Request) -> Response<
     // Ringostat's id of the ringing call, to tie this answer to the call's other events.
     let call_id = fields::capped(fields.get(&fields::CALL_ID).unwrap_or(""), 64);
     let span = event_span(FUNCTION, "smart_forward", &call_id, &request);
-    let (decision, reason) = route(app, &fields, &request, started)
+    let (decision, reason) = route(app, &fields, &request, arrived)
         .instrument(span)
         .await;
-    telemetry::smart_forward(reason, started.elapsed());
+    telemetry::smart_forward(reason, arrived.elapsed());
     forward_response(settings, decision, rpc_id)
 }
 
@@ -75,7 +75,7 @@ async fn route(
     app: &SmartForwardApp,
     fields: &Fields,
     request: &Request,
-    started: std::time::Instant,
+    arrived: std::time::Instant,
 ) -> (ForwardDecision, &'static str) {
     let settings = &app.settings;
     // A value longer than any number is not parsed at all (and routes to the fallback).
@@ -85,14 +85,15 @@ async fn route(
         .map(PhoneNumber::parse);
     match caller {
         Some(Ok(caller)) => {
-            let budget = budget_deadline(request, started, settings.budget);
+            let budget = budget_deadline(request, arrived, settings.budget);
             if budget.is_past() {
-                // Asking now could only make the call wait longer than Ringostat does.
+                // A CRM request with no time left would only fail (and count as `crm_error`)
+                // while the caller waits: the fallback now, counted as what it is.
                 tracing::warn!(
                     event = "smart_forward",
                     phone = %caller.masked(),
                     reason = "timeout",
-                    waited_ms = duration_ms(started.elapsed()),
+                    waited_ms = duration_ms(arrived.elapsed()),
                     budget_ms = duration_ms(settings.budget),
                     "budget spent before the lookup could start (a cold start or a queue before \
                      the function): fallback answered without asking the CRM"
@@ -108,7 +109,7 @@ async fn route(
                 phone = %caller.masked(),
                 reason = ?decision.reason,
                 destination = decision.destination.as_deref().unwrap_or(""),
-                elapsed_ms = duration_ms(started.elapsed()),
+                elapsed_ms = duration_ms(arrived.elapsed()),
                 "call routed"
             );
             let reason = decision.reason.as_str();
