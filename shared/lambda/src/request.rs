@@ -97,8 +97,7 @@ const OLDEST_BELIEVABLE_ARRIVAL: Duration = Duration::from_secs(30);
 /// (`requestContext.timeEpoch`), else the runtime's hand-over ([`Arrival`]), else now.
 ///
 /// API Gateway's time is another machine's wall clock: a time in the future or older than any
-/// request still waiting (30 s) is ignored, and it is never later than
-/// the hand-over.
+/// request still waiting (30 s) is ignored, and it is never later than the hand-over.
 pub fn arrival_of(request: &Request) -> Instant {
     let handed_over = request
         .extensions()
