@@ -282,3 +282,16 @@ fn seed_parameters(sandbox: &Sandbox, parameters: &[(&str, &str)]) {
         sandbox.state().seed_parameter(name, value);
     }
 }
+
+/// `request` as if API Gateway had received it at `received_ms` (epoch milliseconds): its
+/// `requestContext.timeEpoch`.
+pub fn received_at(request: Request, received_ms: u64) -> Request {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    let mut context = request.request_context();
+    let RequestContext::ApiGatewayV2(gateway) = &mut context else {
+        panic!("not an HTTP API (payload 2.0) request");
+    };
+    gateway.time_epoch = i64::try_from(received_ms).expect("an epoch time");
+    request.with_request_context(context)
+}

@@ -4,12 +4,18 @@
 
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bridge_core::deadline::epoch_ms;
 use bridge_core::ports::CrmKind;
 use bridge_core::ringostat::EventKind;
 use bridge_core::webhook;
 use bridge_tests::flows::{self, MANAGER_SIP};
-use bridge_tests::rig::{Rig, event, events_dir};
+use bridge_tests::gated_crm::GatedCrm;
+use bridge_tests::rig::{Rig, event, event_with, events_dir, received_at};
 use crm_sandbox::Fault;
+use serde_json::json;
 
 const EXISTING_CLIENT: &str = "380501234567";
 const PROJECT_NUMBER: &str = "380441112233";
@@ -116,6 +122,98 @@ async fn smart_forward_falls_back(kind: CrmKind) {
         .to_str()
         .unwrap();
     assert!(matches!(reason, "crm_error" | "timeout"), "{reason}");
+}
+
+/// The webhook number's budget counts from API Gateway's receipt of the request: a caller who
+/// already waited 1.2 s (a cold start) leaves the lookup the rest, 0.3 s of 1.5 s.
+async fn smart_forward_budget_counts_from_arrival(kind: CrmKind) {
+    let mut gate = None;
+    let rig = Rig::with_crm(kind, &[("FORWARD_FALLBACK", "acmeua_reception")], |crm| {
+        let gated = GatedCrm::new(crm);
+        gate = Some(Arc::clone(&gated));
+        gated
+    })
+    .await;
+    let gate = gate.expect("the rig wrapped its CRM");
+    rig.seed_existing_client();
+    // The CRM answers the search, and the answer is held: only the budget ends the lookup.
+    gate.hold_next_searches(1);
+    let request = received_at(event("smart-forward-known-client.json"), epoch_ms() - 1200);
+    let started = Instant::now();
+    let answer = rig.send(request).await;
+    let elapsed = started.elapsed();
+    assert_eq!(answer.reason.as_deref(), Some("timeout"), "{answer:?}");
+    assert_eq!(answer.json, json!({"destination": "acmeua_reception"}));
+    assert!(
+        rig.crm().take_crm_requests() > 0,
+        "the lookup ran in the time left"
+    );
+    // The 0.3 s left, not the whole 1.5 s budget.
+    assert!(
+        elapsed >= Duration::from_millis(250) && elapsed < Duration::from_millis(1200),
+        "answered after {elapsed:?}"
+    );
+    gate.release(1);
+}
+
+/// A caller who already waited longer than the budget gets the fallback at once: no CRM
+/// request is sent (the sandbox logs none), counted as a timeout.
+async fn smart_forward_spent_budget_asks_nothing(kind: CrmKind) {
+    let rig = Rig::with(kind, &[("FORWARD_FALLBACK", "acmeua_reception")]).await;
+    rig.seed_existing_client();
+    rig.sandbox.clear_requests();
+    let request = received_at(event("smart-forward-known-client.json"), epoch_ms() - 2000);
+    let started = Instant::now();
+    let answer = rig.send(request).await;
+    let elapsed = started.elapsed();
+    assert_eq!(answer.reason.as_deref(), Some("timeout"), "{answer:?}");
+    assert_eq!(answer.json, json!({"destination": "acmeua_reception"}));
+    assert_eq!(rig.sandbox.requests(), Vec::new(), "no request at all");
+    assert!(
+        elapsed < Duration::from_millis(300),
+        "answered after {elapsed:?}"
+    );
+}
+
+/// API Gateway's time is another machine's clock: one in the future is ignored, and the
+/// budget counts from the function's own receipt of the request.
+async fn smart_forward_ignores_a_receipt_time_in_the_future(kind: CrmKind) {
+    let mut gate = None;
+    let rig = Rig::with_crm(
+        kind,
+        &[
+            ("FORWARD_FALLBACK", "acmeua_reception"),
+            ("FORWARD_BUDGET_MS", "600"),
+        ],
+        |crm| {
+            let gated = GatedCrm::new(crm);
+            gate = Some(Arc::clone(&gated));
+            gated
+        },
+    )
+    .await;
+    let gate = gate.expect("the rig wrapped its CRM");
+    rig.seed_existing_client();
+    let ahead = epoch_ms() + 60_000;
+    let answer = rig
+        .send(received_at(event("smart-forward-known-client.json"), ahead))
+        .await;
+    assert_eq!(answer.json, json!({"destination": "acmeua_olena"}));
+
+    // Held, the lookup ends with the budget counted from now: not 60 s later, not at once.
+    gate.hold_next_searches(1);
+    let other_caller = event_with("smart-forward-known-client.json", |body| {
+        body["caller"] = json!("380671112233");
+    });
+    let started = Instant::now();
+    let answer = rig.send(received_at(other_caller, ahead)).await;
+    let elapsed = started.elapsed();
+    assert_eq!(answer.reason.as_deref(), Some("timeout"), "{answer:?}");
+    assert!(
+        elapsed >= Duration::from_millis(550) && elapsed < Duration::from_secs(3),
+        "answered after {elapsed:?}"
+    );
+    gate.release(1);
 }
 
 /// The local run's click-to-call flow from the `events/` files: the set-up page, its button
@@ -363,6 +461,9 @@ bridge_tests::for_both_crms!(
     ai_analysis_becomes_a_comment,
     smart_forward_routes_to_the_responsible_manager,
     smart_forward_falls_back,
+    smart_forward_budget_counts_from_arrival,
+    smart_forward_spent_budget_asks_nothing,
+    smart_forward_ignores_a_receipt_time_in_the_future,
     click_to_call_starts_a_call,
     payload_shapes_and_bad_requests,
     filters_leave_calls_out,

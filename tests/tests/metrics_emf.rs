@@ -18,7 +18,7 @@ use bridge_core::Deadline;
 use bridge_core::ports::CrmKind;
 use bridge_core::webhook::logging::{self, LogCapture};
 use bridge_core::webhook::metrics;
-use bridge_tests::rig::{Answer, Rig, event_with};
+use bridge_tests::rig::{Answer, Rig, event_with, received_at};
 use crm_sandbox::Fault;
 use serde_json::Value;
 
@@ -348,8 +348,8 @@ async fn each_outcome_writes_its_metrics() {
     );
     assert_eq!(empty.total("Replayed"), 0);
 
-    // Smart forwarding: the manager for a known client, the fallback for an unknown one and
-    // for a request without a caller number.
+    // Smart forwarding: the manager for a known client, the fallback for an unknown one, for
+    // a request without a caller number and for one whose budget was spent on arrival.
     let smart_forward = [("Function", "smart-forward")];
     // The answer's reason, and the one counted: a missing caller number is told apart.
     for (request, answered, reason) in [
@@ -370,6 +370,16 @@ async fn each_outcome_writes_its_metrics() {
             "unknown_caller",
             "no_caller",
         ),
+        // A caller who waited out the budget before the function got the call (a cold
+        // start): a timeout, though no lookup ran.
+        (
+            received_at(
+                event_with("smart-forward-known-client.json", |_| {}),
+                bridge_core::deadline::epoch_ms() - 2000,
+            ),
+            "timeout",
+            "timeout",
+        ),
     ] {
         let (answer, written) = output.during(rig.send(request)).await;
         assert_eq!(answer.reason.as_deref(), Some(answered));
@@ -386,6 +396,29 @@ async fn each_outcome_writes_its_metrics() {
         );
         assert_eq!(written.total("Events"), 0, "not a call event");
     }
+    // A budget spent on arrival says so in its log line, with how long the caller had waited.
+    let spent = received_at(
+        event_with("smart-forward-known-client.json", |_| {}),
+        bridge_core::deadline::epoch_ms() - 2000,
+    );
+    let (_, written) = output.during(rig.send(spent)).await;
+    let line = written
+        .logs
+        .iter()
+        .find(|line| line["fields"]["reason"] == "timeout")
+        .unwrap_or_else(|| panic!("{:?}", written.logs));
+    assert_eq!(line["level"], "WARN", "{line}");
+    assert!(
+        line["fields"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("budget spent before the lookup could start"),
+        "{line}"
+    );
+    assert!(
+        line["fields"]["waited_ms"].as_u64().unwrap() >= 2000,
+        "{line}"
+    );
 
     // Refused: an event without a call id is counted, as a failure.
     let (answer, refused) = output

@@ -191,7 +191,7 @@ pub fn event(function: &'static str, outcome: &'static str) {
     }
 }
 
-/// One smart-forward answer for `reason`, given after `elapsed`.
+/// One smart-forward answer for `reason`, given `elapsed` after the request arrived.
 pub fn smart_forward(reason: &'static str, elapsed: Duration) {
     counter!(name::SMART_FORWARD_ANSWERS, dimension::REASON => reason).increment(1);
     histogram!(name::SMART_FORWARD_LATENCY, dimension::FUNCTION => "smart-forward")

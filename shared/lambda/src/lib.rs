@@ -27,7 +27,11 @@
 //! leaves them with Ringostat's re-sends.
 //!
 //! The webhook number (`smart-forward`) always answers 200 with a destination or the
-//! fallback once authenticated: a ringing call must never wait on an error.
+//! fallback once authenticated: a ringing call must never wait on an error. Its budget counts
+//! from API Gateway's receipt of the request ([`request::arrival_of`]).
+//!
+//! A direct invocation whose whole event is the keep-warm ping ([`keep_warm`]) is answered
+//! `{"warm": true}` without any handler; no request through API Gateway can be one.
 //!
 //! Click-to-call ([`click_to_call`]) has answers of its own: pages or JSON, 401 for a missing,
 //! forged or expired credential, link or confirmation (and for any token), 403 for a refused
@@ -37,6 +41,7 @@ pub mod answer;
 pub mod auth;
 pub mod call_event;
 pub mod click_to_call;
+pub mod keep_warm;
 pub mod logging;
 pub mod metrics;
 pub mod request;

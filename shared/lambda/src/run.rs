@@ -32,7 +32,8 @@ use tokio::sync::OnceCell;
 use crate::answer::{error_response, json_response, payload_error};
 use crate::auth::{admit, unauthorized};
 use crate::call_event::{WebhookApp, call_event};
-use crate::request::{content_type, query_without_token, raw_query};
+use crate::keep_warm::OrKeepWarm;
+use crate::request::{Arrival, content_type, query_without_token, raw_query};
 
 /// When the function's app is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -362,14 +363,25 @@ where
     // Both live as long as the process; `'static` references make the service `Clone`, as
     // concurrent invocations need.
     let handler: &'static H = Box::leak(Box::new(handler));
-    lambda_http::run_concurrent(service_fn(move |request: Request| async move {
+    let http = service_fn(move |mut request: Request| async move {
+        // Before the app's build: a cold start's time counts against the caller's wait.
+        request.extensions_mut().insert(Arrival::now());
         let response = match invocation.begin(app).await {
             Ok(app) => handler(app, request).await,
             Err(unstarted) => answer_unstarted(&unstarted, webhook, request).await,
         };
         invocation.end();
         Ok::<_, Infallible>(response)
-    }))
+    });
+    // The keep-warm ping builds the app (a cold start's work, counted as one) and nothing else.
+    let warm = move || async move {
+        let _ = invocation.begin(app).await;
+        invocation.end();
+    };
+    lambda_runtime::run_concurrent(OrKeepWarm {
+        http: lambda_http::Adapter::from(http),
+        warm,
+    })
     .await
 }
 

@@ -1,5 +1,6 @@
 //! The webhook number: where Ringostat should ring this caller.
 
+use bridge_domain::deadline::duration_ms;
 use bridge_domain::phone::PhoneNumber;
 use bridge_domain::ringostat::Fields;
 use bridge_domain::ringostat::fields::{self, Field};
@@ -15,7 +16,7 @@ use tracing::Instrument;
 use crate::answer::json_response;
 use crate::auth::{admit, allow_methods};
 use crate::call_event::{event_span, log_body_format};
-use crate::request::{content_type, deadline_of, raw_query};
+use crate::request::{arrival_of, budget_deadline, content_type, raw_query};
 use crate::routes::SMART_FORWARD_METHODS;
 
 const JSON_RPC_ID: Field = Field {
@@ -31,7 +32,9 @@ pub struct SmartForwardApp {
 }
 
 pub async fn smart_forward(app: &SmartForwardApp, request: Request) -> Response<Body> {
-    let started = std::time::Instant::now();
+    // The budget, the log's time and the latency metric count from the request's arrival
+    // (API Gateway's receipt), not from here: a cold start already spent part of it.
+    let arrived = arrival_of(&request);
     if let Err(response) = allow_methods(SMART_FORWARD_METHODS, &request) {
         return response;
     }
@@ -57,10 +60,10 @@ pub async fn smart_forward(app: &SmartForwardApp, request: Request) -> Response<
     // Ringostat's id of the ringing call, to tie this answer to the call's other events.
     let call_id = fields::capped(fields.get(&fields::CALL_ID).unwrap_or(""), 64);
     let span = event_span(FUNCTION, "smart_forward", &call_id, &request);
-    let (decision, reason) = route(app, &fields, &request, started)
+    let (decision, reason) = route(app, &fields, &request, arrived)
         .instrument(span)
         .await;
-    telemetry::smart_forward(reason, started.elapsed());
+    telemetry::smart_forward(reason, arrived.elapsed());
     forward_response(settings, decision, rpc_id)
 }
 
@@ -72,7 +75,7 @@ async fn route(
     app: &SmartForwardApp,
     fields: &Fields,
     request: &Request,
-    started: std::time::Instant,
+    arrived: std::time::Instant,
 ) -> (ForwardDecision, &'static str) {
     let settings = &app.settings;
     // A value longer than any number is not parsed at all (and routes to the fallback).
@@ -82,15 +85,31 @@ async fn route(
         .map(PhoneNumber::parse);
     match caller {
         Some(Ok(caller)) => {
-            let budget = deadline_of(request, settings.budget)
-                .min(bridge_domain::Deadline::after(settings.budget));
+            let budget = budget_deadline(request, arrived, settings.budget);
+            if budget.is_past() {
+                // A CRM request with no time left would only fail (and count as `crm_error`)
+                // while the caller waits: the fallback now, counted as what it is.
+                tracing::warn!(
+                    event = "smart_forward",
+                    phone = %caller.masked(),
+                    reason = "timeout",
+                    waited_ms = duration_ms(arrived.elapsed()),
+                    budget_ms = duration_ms(settings.budget),
+                    "budget spent before the lookup could start (a cold start or a queue before \
+                     the function): fallback answered without asking the CRM"
+                );
+                return (
+                    ForwardDecision::fallback(ForwardReason::Timeout),
+                    ForwardReason::Timeout.as_str(),
+                );
+            }
             let decision = app.forwarding.route(&caller, budget).await;
             tracing::info!(
                 event = "smart_forward",
                 phone = %caller.masked(),
                 reason = ?decision.reason,
                 destination = decision.destination.as_deref().unwrap_or(""),
-                elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                elapsed_ms = duration_ms(arrived.elapsed()),
                 "call routed"
             );
             let reason = decision.reason.as_str();
