@@ -56,6 +56,7 @@ pub mod dynamo_proxy;
 pub mod fixtures;
 pub mod flows;
 pub mod gated_crm;
+pub mod live;
 pub mod nethunt_env;
 pub mod ops_cli;
 pub mod rig;
