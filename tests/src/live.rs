@@ -41,9 +41,9 @@ pub struct Target<A> {
     base: String,
     auth: Auth,
     created: Mutex<Vec<TestRecord>>,
-    /// The NetHunt Contacts folder id, the Dataverse API root's folder is unused.
+    /// NetHunt: the Contacts folder id (empty for the other services).
     pub folder: String,
-    /// The NetHunt phone and name field names (the workspace's), unused elsewhere.
+    /// NetHunt: the workspace's phone and name field names (empty for the other services).
     pub fields: (String, String),
     http: reqwest::Client,
 }
@@ -87,6 +87,11 @@ impl<A> Target<A> {
     /// `method path` with a JSON body.
     pub async fn send(&self, method: Method, path: &str, body: &Value) -> (u16, Value) {
         answer(self.request(method, path).json(body)).await
+    }
+
+    /// Sends a request made with [`Target::request`]: the status and the body.
+    pub async fn answer(&self, request: RequestBuilder) -> (u16, Value) {
+        answer(request).await
     }
 
     /// Registers a record this test wrote, for [`Target::clean_up`].
@@ -224,7 +229,7 @@ fn nethunt_target(
 
 /// The sandbox's Dataverse, and a live environment when `LIVE_DATAVERSE_URL`,
 /// `LIVE_DATAVERSE_TENANT_ID`, `LIVE_DATAVERSE_CLIENT_ID` and `LIVE_DATAVERSE_CLIENT_SECRET`
-/// are set.
+/// are set (optional: `LIVE_DATAVERSE_AUTHORITY`, Entra's by default).
 pub async fn dataverse_targets() -> Vec<Target<Dataverse>> {
     let sandbox = Sandbox::start().await.expect("sandbox starts");
     let config = dataverse_config_for(&sandbox);
@@ -238,7 +243,10 @@ pub async fn dataverse_targets() -> Vec<Target<Dataverse>> {
             "LIVE_DATAVERSE_CLIENT_SECRET",
         ],
     ) {
-        let config = DataverseConfig::new(url, tenant, client_id, secret);
+        let mut config = DataverseConfig::new(url, tenant, client_id, secret);
+        if let Some(authority) = optional("LIVE_DATAVERSE_AUTHORITY") {
+            config.authority = authority;
+        }
         targets.push(dataverse_target("live", config, None).await);
     }
     targets
@@ -293,7 +301,7 @@ async fn dataverse_target(
 }
 
 /// The sandbox's Ringostat, and a live project when `LIVE_RINGOSTAT_AUTH_KEY` and
-/// `LIVE_RINGOSTAT_PROJECT_ID` are set.
+/// `LIVE_RINGOSTAT_PROJECT_ID` are set (optional: `LIVE_RINGOSTAT_API_URL`).
 pub async fn ringostat_targets() -> Vec<Target<RingostatApi>> {
     let sandbox = Sandbox::start().await.expect("sandbox starts");
     let config = ringostat_config_for(&sandbox);
@@ -302,7 +310,10 @@ pub async fn ringostat_targets() -> Vec<Target<RingostatApi>> {
         "Ringostat",
         ["LIVE_RINGOSTAT_AUTH_KEY", "LIVE_RINGOSTAT_PROJECT_ID"],
     ) {
-        let config = RingostatApiConfig::new(key, Some(project), "NetHunt CRM");
+        let mut config = RingostatApiConfig::new(key, Some(project), "NetHunt CRM");
+        if let Some(base) = optional("LIVE_RINGOSTAT_API_URL") {
+            config.base_url = base;
+        }
         targets.push(ringostat_target("live", config, None));
     }
     targets
