@@ -13,10 +13,10 @@
 
 use std::sync::Mutex;
 
-use bridge_core::Deadline;
 use bridge_core::adapters::test_records::{Removal, TestRecord, TestRecords};
 use bridge_core::adapters::{Dataverse, DataverseConfig, NetHunt, NetHuntConfig};
 use bridge_core::ringostat::{RingostatApi, RingostatApiConfig};
+use bridge_core::{CrmUser, Deadline};
 use crm_sandbox::Sandbox;
 use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
@@ -31,6 +31,16 @@ pub const MARKER: &str = "[bridge live test]";
 /// no subscriber has them (as `bridge-ops smoke`'s).
 pub const TEST_NUMBERS: [&str; 2] = ["+380440000002", "+380440000003"];
 
+/// A test number of the same reserved block for this run alone (`+380440` and six digits of
+/// the clock), for tests that must not meet an earlier run's records.
+pub fn run_number() -> String {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    format!("+380440{:06}", millis % 1_000_000)
+}
+
 /// A service under test: the sandbox or the live one.
 pub struct Target<A> {
     /// `sandbox` or `live`, for messages.
@@ -41,6 +51,9 @@ pub struct Target<A> {
     base: String,
     auth: Auth,
     created: Mutex<Vec<TestRecord>>,
+    /// The CRM user the adapter tests make owner: NetHunt's API user; Dataverse's
+    /// `LIVE_DATAVERSE_SYSTEM_USER_ID` (`None` without it: those tests skip the live target).
+    pub owner: Option<CrmUser>,
     /// NetHunt: the Contacts folder id (empty for the other services).
     pub folder: String,
     /// NetHunt: the workspace's phone and name field names (empty for the other services).
@@ -215,6 +228,10 @@ fn nethunt_target(
             user: config.email.clone(),
             password: config.api_key.expose().to_owned(),
         },
+        owner: Some(CrmUser {
+            id: config.email.clone(),
+            name: None,
+        }),
         folder: config.contacts_folder_id.clone(),
         fields: (
             config.fields.phone.clone(),
@@ -229,11 +246,13 @@ fn nethunt_target(
 
 /// The sandbox's Dataverse, and a live environment when `LIVE_DATAVERSE_URL`,
 /// `LIVE_DATAVERSE_TENANT_ID`, `LIVE_DATAVERSE_CLIENT_ID` and `LIVE_DATAVERSE_CLIENT_SECRET`
-/// are set (optional: `LIVE_DATAVERSE_AUTHORITY`, Entra's by default).
+/// are set (optional: `LIVE_DATAVERSE_AUTHORITY`, Entra's by default;
+/// `LIVE_DATAVERSE_SYSTEM_USER_ID`, the `systemuserid` the adapter tests make owner).
 pub async fn dataverse_targets() -> Vec<Target<Dataverse>> {
     let sandbox = Sandbox::start().await.expect("sandbox starts");
     let config = dataverse_config_for(&sandbox);
-    let mut targets = vec![dataverse_target("sandbox", config, Some(sandbox)).await];
+    let owner = crm_sandbox::dataverse::SYSTEM_USER_ID.to_owned();
+    let mut targets = vec![dataverse_target("sandbox", config, Some(sandbox), Some(owner)).await];
     if let Some([url, tenant, client_id, secret]) = live_variables(
         "Dataverse",
         [
@@ -247,7 +266,8 @@ pub async fn dataverse_targets() -> Vec<Target<Dataverse>> {
         if let Some(authority) = optional("LIVE_DATAVERSE_AUTHORITY") {
             config.authority = authority;
         }
-        targets.push(dataverse_target("live", config, None).await);
+        let owner = optional("LIVE_DATAVERSE_SYSTEM_USER_ID");
+        targets.push(dataverse_target("live", config, None, owner).await);
     }
     targets
 }
@@ -256,6 +276,7 @@ async fn dataverse_target(
     label: &'static str,
     config: DataverseConfig,
     sandbox: Option<Sandbox>,
+    owner: Option<String>,
 ) -> Target<Dataverse> {
     let http = client();
     let environment = config.environment_url.trim_end_matches('/').to_owned();
@@ -291,6 +312,7 @@ async fn dataverse_target(
             bridge_core::adapters::dataverse::API_PATH
         ),
         auth: Auth::Bearer(token),
+        owner: owner.map(|id| CrmUser { id, name: None }),
         folder: String::new(),
         fields: (String::new(), String::new()),
         adapter: Dataverse::new(config, dataverse_retry_policy()).expect("a valid config"),
@@ -332,6 +354,7 @@ fn ringostat_target(
             config.auth_key.expose().to_owned(),
             config.project_id.clone(),
         ),
+        owner: None,
         folder: String::new(),
         fields: (String::new(), String::new()),
         adapter: RingostatApi::new(config, fast_retry_policy()).expect("a valid config"),

@@ -15,9 +15,13 @@ use bridge_core::Deadline;
 use bridge_core::PhoneNumber;
 use bridge_core::adapters::NetHunt;
 use bridge_core::adapters::test_records::TestRecord;
+use bridge_core::adapters::test_records::TestRecords;
+use bridge_core::ports::Crm;
 use bridge_core::ringostat::SmartPhoneContact;
+use bridge_core::ringostat::{CallEvent, EventKind, Fields, ParseOptions};
+use bridge_core::{CallActivity, ContactRef, Language, ResolvedContact, call_activity};
 use bridge_tests::live::{
-    MARKER, TEST_NUMBERS, Target, dataverse_targets, nethunt_targets, ringostat_targets,
+    MARKER, TEST_NUMBERS, Target, dataverse_targets, nethunt_targets, ringostat_targets, run_number,
 };
 use jiff::{SignedDuration, Timestamp};
 use reqwest::Method;
@@ -396,6 +400,131 @@ async fn dv36_a_second_create_with_the_same_key_is_412() {
             .await;
         assert_eq!(row["lastname"], json!(tag), "{}", target.label);
         assert!(target.clean_up().await.is_empty(), "{}", target.label);
+    }
+}
+
+// --- The adapters --------------------------------------------------------------------------
+
+/// A missed incoming call from `number` on `contact`, the marker in its "Line" row, mapped as
+/// the functions map it.
+fn marked_call(
+    number: &str,
+    contact: ContactRef,
+    owner: &bridge_core::CrmUser,
+    call_id: &str,
+) -> CallActivity {
+    let mut payload = Fields::default();
+    for (key, value) in [
+        ("uniqueid", call_id),
+        (
+            "calldate",
+            &Timestamp::now()
+                .round(jiff::Unit::Second)
+                .unwrap()
+                .to_string(),
+        ),
+        ("caller", number),
+        ("dst", number),
+        ("call_type", "in"),
+        ("disposition", "NO ANSWER"),
+        ("duration", "5"),
+        ("billsec", "0"),
+        ("waittime", "5"),
+        ("pool_name", MARKER),
+    ] {
+        payload.insert(key, value);
+    }
+    let event =
+        CallEvent::from_fields(EventKind::AfterCall, &payload, &ParseOptions::default()).unwrap();
+    call_activity(
+        &event,
+        &ResolvedContact::Created(contact),
+        None,
+        owner,
+        Language::Uk,
+    )
+}
+
+/// The adapter as the bridge uses it, against the target: a contact created for a number is
+/// found by it, and a call logged on it is there with its text.
+async fn the_adapter_creates_finds_and_logs<A: Crm + TestRecords>(target: &Target<A>) {
+    let Some(owner) = target.owner.clone() else {
+        eprintln!(
+            "live {}: adapter test skipped (set LIVE_DATAVERSE_SYSTEM_USER_ID to the systemuserid \
+             that owns test contacts)",
+            target.label
+        );
+        return;
+    };
+    let number = run_number();
+    let phone = PhoneNumber::parse(&number).unwrap();
+    let since = minute_ago();
+    let contact = target
+        .adapter
+        .create_contact(&phone, &owner, deadline())
+        .await
+        .unwrap();
+    target.created(TestRecord::Contact {
+        id: contact.id.clone(),
+    });
+    let found = target
+        .adapter
+        .find_contact(&phone, deadline())
+        .await
+        .unwrap();
+    assert_eq!(
+        found.map(|c| c.id),
+        Some(contact.id.clone()),
+        "{}",
+        target.label
+    );
+
+    let call_id = format!("bridge-live-test-{}", Timestamp::now().as_millisecond());
+    let call = marked_call(&number, contact.clone(), &owner, &call_id);
+    target.adapter.log_call(&call, deadline()).await.unwrap();
+    target.created(TestRecord::Call {
+        contact_id: contact.id.clone(),
+        call_id: call_id.clone(),
+    });
+    let text = target
+        .adapter
+        .logged_call_text(&contact.id, &call_id, since, deadline())
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{}: the call logged is not found", target.label));
+    assert!(text.contains(MARKER), "{}: {text}", target.label);
+    assert!(
+        text.contains(&format!("Ringostat ID: {call_id}")),
+        "{}: {text}",
+        target.label
+    );
+    let left = target.clean_up().await;
+    if target.adapter.kind() == bridge_core::ports::CrmKind::Dataverse {
+        assert!(left.is_empty(), "{}: {left:?}", target.label);
+        let gone = target
+            .adapter
+            .find_contact(&phone, deadline())
+            .await
+            .unwrap();
+        assert_eq!(
+            gone, None,
+            "{}: the test contact is still there",
+            target.label
+        );
+    }
+}
+
+#[tokio::test]
+async fn nethunt_adapter_creates_finds_and_logs() {
+    for target in nethunt_targets().await {
+        the_adapter_creates_finds_and_logs(&target).await;
+    }
+}
+
+#[tokio::test]
+async fn dataverse_adapter_creates_finds_and_logs() {
+    for target in dataverse_targets().await {
+        the_adapter_creates_finds_and_logs(&target).await;
     }
 }
 
