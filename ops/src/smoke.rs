@@ -280,6 +280,7 @@ fn event_body(phone: &PhoneNumber, call_id: &str, marker: &str) -> Value {
         "calldate": now.to_string(),
         "call_type": "in",
         "caller": phone.digits(),
+        // The "Line" row shows the pool name only next to a line: the test number serves.
         "dst": phone.digits(),
         "disposition": "NO ANSWER",
         "duration": 5,
