@@ -139,6 +139,48 @@ async fn nh8_search_returns_records_that_contain_the_number_newest_first() {
     }
 }
 
+/// NH29: two contacts created one after the other come back from find-record with
+/// `createdAt`, the later one no earlier and with the greater id.
+#[tokio::test]
+async fn nh29_ids_and_created_at_grow_with_creation() {
+    for target in nethunt_targets().await {
+        let number = run_number();
+        let tag = run_tag();
+        let first = nethunt_contact(&target, &number, &tag).await;
+        let second = nethunt_contact(&target, &number, &tag).await;
+        let query = format!("\"{}\":\"{number}\"", target.fields.0);
+        let (status, body) = target
+            .get(&format!(
+                "/searches/find-record/{}?query={}&limit=20",
+                target.folder,
+                percent(&query)
+            ))
+            .await;
+        assert_eq!(status, 200, "{}: {body}", target.label);
+        let created = |id: &str| {
+            body.as_array()
+                .and_then(|rows| rows.iter().find(|r| r["recordId"] == json!(id)))
+                .and_then(|r| r["createdAt"].as_str())
+                .and_then(|t| t.parse::<Timestamp>().ok())
+                .unwrap_or_else(|| {
+                    panic!("{}: NH29: no createdAt for {id} in {body}", target.label)
+                })
+        };
+        // Equal within a millisecond is allowed: the adapter breaks ties by the id.
+        assert!(
+            created(&first) <= created(&second),
+            "{}: NH29: {body}",
+            target.label
+        );
+        assert!(
+            first < second,
+            "{}: NH29: ids {first} then {second}",
+            target.label
+        );
+        target.clean_up().await;
+    }
+}
+
 /// NH31: `"<phone field>":("a" OR "b")` finds a record holding any alternative, and no
 /// record holding none.
 #[tokio::test]
