@@ -5,6 +5,7 @@
 //! bridge-ops doctor [--json]                          check everything a call will need
 //! bridge-ops replay [--limit 200] [--json]            re-drive parked events
 //! bridge-ops reconcile [--from WHEN] [--to WHEN]      recover calls whose webhooks never arrived
+//! bridge-ops smoke --url URL [--json]                 one test call through the deployed API
 //! ```
 //!
 //! Exit codes: 0 done, 1 a check failed or the run could not read or write something, 2 a
@@ -12,6 +13,7 @@
 
 mod progress;
 mod report;
+mod smoke;
 mod when;
 
 use std::process::ExitCode;
@@ -104,7 +106,38 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Sends one signed test call (an "after call" webhook from a reserved test number, its
+    /// texts marked) through the deployed API, checks that the CRM shows the contact and the
+    /// call record, then removes them (NetHunt cannot delete: what is left is listed).
+    #[command(after_long_help = SMOKE_ENVIRONMENT)]
+    Smoke {
+        /// The API's base URL, the stack output BaseUrl (or SMOKE_URL).
+        #[arg(long)]
+        url: Option<String>,
+        /// The webhook token (or SMOKE_WEBHOOK_TOKEN; default: the configuration's
+        /// WEBHOOK_TOKEN).
+        #[arg(long)]
+        token: Option<String>,
+        /// The test number (or SMOKE_PHONE; default +380440000001, which no subscriber has).
+        #[arg(long)]
+        phone: Option<String>,
+        /// The marker in the test texts (or SMOKE_MARKER; default "[bridge smoke test]").
+        #[arg(long)]
+        marker: Option<String>,
+        /// Print the report as JSON on stdout ({"ok", "crm", "call_id", "steps": [{"name",
+        /// "ok", "detail"}], "removed", "left": [{"kind", "record", "why"}]}).
+        #[arg(long)]
+        json: bool,
+    },
 }
+
+const SMOKE_ENVIRONMENT: &str = "\
+Smoke test: SMOKE_URL, SMOKE_WEBHOOK_TOKEN, SMOKE_PHONE, SMOKE_MARKER (the options' defaults),
+and the functions' own variables for the CRM (CRM, NETHUNT_* or DATAVERSE_*, WEBHOOK_TOKEN,
+CREATE_DEAL, DEAL_NAME, …), as for doctor.
+
+Exit codes: 0 the call was logged and found (and removed where the CRM allows); 1 it was not,
+or a removal failed; 2 no URL.";
 
 /// A manual run may take its time; the functions have their own limits.
 const RUN_TIME: Duration = Duration::from_secs(15 * 60);
@@ -131,6 +164,16 @@ async fn main() -> ExitCode {
         Command::Reconcile { from, to, json } => {
             progress::init_logging("info");
             reconcile(from, to, json, wants_bar).await
+        }
+        Command::Smoke {
+            url,
+            token,
+            phone,
+            marker,
+            json,
+        } => {
+            progress::init_logging("warn");
+            smoke::command(url, token, phone, marker, json).await
         }
     }
 }

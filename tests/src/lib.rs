@@ -56,9 +56,12 @@ pub mod dynamo_proxy;
 pub mod fixtures;
 pub mod flows;
 pub mod gated_crm;
+pub mod live;
 pub mod nethunt_env;
+pub mod ops_cli;
 pub mod rig;
 pub mod ringostat_env;
+pub mod served;
 
 /// One `#[tokio::test]` per CRM for each behaviour `$test(kind)`, in `mod nethunt` and
 /// `mod dataverse`; `multi_thread:` first for suites whose events run concurrently.

@@ -140,6 +140,7 @@ impl DataverseState {
                     )
                 })
             }
+            ("DELETE", Some(id)) if entity != Entity::SystemUser => self.delete(entity, &id),
             _ => Err(dv_error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "0x80060888",
@@ -270,6 +271,24 @@ impl DataverseState {
             "value": values,
         }))
         .into_response())
+    }
+
+    /// `DELETE <set>(<id>)`: 204 and no body; a record that is not there is 404 like a read
+    /// of it (docs/vendor-contracts.md, DV41). Nothing cascades here: what referred to the row
+    /// keeps its lookup, as [`DataverseState::delete_contact`] leaves it.
+    fn delete(&mut self, entity: Entity, id: &str) -> Result<Response, ApiError> {
+        let id = id.to_ascii_lowercase();
+        let table = self.table_mut(entity);
+        let before = table.len();
+        table.retain(|r| r.id != id);
+        if table.len() == before {
+            return Err(dv_error(
+                StatusCode::NOT_FOUND,
+                "0x80040217",
+                &does_not_exist(entity, &id),
+            ));
+        }
+        Ok(StatusCode::NO_CONTENT.into_response())
     }
 
     fn get(

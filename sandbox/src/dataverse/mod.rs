@@ -23,6 +23,8 @@
 //!   `0x80040237` that changes nothing.
 //! - PATCH without `If-Match` on a missing record creates it (upsert); with `If-Match: *` it is
 //!   a 404 `… With Id = … Does Not Exist`.
+//! - `DELETE <set>(<id>)` removes the row: 204 without a body, 404 `0x80040217` when there is
+//!   none (what the smoke test and the live suite clean up with; users cannot be deleted).
 
 mod datetime;
 mod error;

@@ -35,6 +35,10 @@
 //!   `since` must be UTC (`Z` or `+00:00`, so a raw `+` in the query is a 400); comments and
 //!   call logs come in the shape create-comment and create-call-log answer
 //!   (`commentId`/`callLogId`, `recordId`, `createdAt`, `text`, and `time`/`duration`).
+//!
+//! `tests/tests/live_contract.rs` asks a real workspace each [INFERRED] choice the API can show
+//! (NH8 substring search and newest first, NH14, NH15 overwrite, NH19/NH27/NH28 trigger and
+//! answer shapes, NH31 grouping, NH32 unknown fields) when `LIVE_NETHUNT_*` is set.
 
 mod datetime;
 mod handlers;

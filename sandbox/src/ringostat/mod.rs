@@ -22,6 +22,8 @@
 //! (`{"status":"success"}`), the 401 and 400 bodies, 400 (not 200) for a missing parameter, and
 //! the extension number being 10–15 digits (the doc: "can only be a phone number from the
 //! project").
+//! `tests/tests/live_contract.rs` checks the sync's upsert and success answer (RA13) and the
+//! export's bare array (RA5, RA6) against a real project when `LIVE_RINGOSTAT_*` is set.
 //!
 //! The secrets extension (`GET /systemsmanager/parameters/get`, `GET /secretsmanager/get`)
 //! wants a non-empty `X-Aws-Parameters-Secrets-Token` (401 otherwise) and answers AWS errors

@@ -32,6 +32,8 @@ pub mod nethunt;
 pub mod ringostat;
 #[cfg(feature = "secrets")]
 pub mod secret_store;
+#[cfg(feature = "http")]
+pub mod test_records;
 
 #[cfg(feature = "dataverse")]
 pub use dataverse::{Dataverse, DataverseConfig};

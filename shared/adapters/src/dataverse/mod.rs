@@ -66,6 +66,7 @@ mod keys;
 mod notes_deals;
 mod odata;
 mod phonecall;
+mod test_records;
 #[cfg(test)]
 mod tests;
 mod web_api;

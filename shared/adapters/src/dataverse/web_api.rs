@@ -76,6 +76,19 @@ impl ApiRequest {
         }
     }
 
+    /// `DELETE <set>(<id>)`: repeating it finds nothing to delete (404), so it is replayed
+    /// like a read.
+    pub(super) fn delete(path: String) -> Self {
+        Self {
+            method: Method::DELETE,
+            path,
+            body: None,
+            prefer: None,
+            if_match_any: false,
+            replay: Replay::Safe,
+        }
+    }
+
     pub(super) fn prefer(mut self, prefer: &'static str) -> Self {
         self.prefer = Some(prefer);
         self

@@ -52,6 +52,7 @@ mod deals;
 pub mod inspect;
 mod recheck;
 mod records;
+mod test_records;
 #[cfg(test)]
 mod tests;
 
