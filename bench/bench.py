@@ -67,6 +67,14 @@ FUNCTIONS = HTTP_FUNCTIONS + SCHEDULED_FUNCTIONS
 # What the functions' cold starts are compared with: the empty function, and one that makes
 # one DynamoDB and one HTTP request with the usual clients (bench/hello, bench/hello-io).
 YARDSTICKS = ["hello", "hello-io"]
+# The secrets a deployment gives by reference (template.yaml), with the local profile's values,
+# for the cold starts by secrets source (NetHunt).
+BY_REFERENCE = {
+    "WEBHOOK_TOKEN": "local-dev-token",
+    "NETHUNT_API_KEY": "sandbox-nethunt-key",
+    "RINGOSTAT_AUTH_KEY": "sandbox-ringostat-key",
+}
+SECRETS_FUNCTIONS = ["smart-forward", "after-call"]
 
 # The invocation of each function in the cold-start runs: the everyday case (an existing client
 # whose contact is cached, as it is after the first call from the number; a fresh call id).
@@ -459,6 +467,18 @@ class Sandbox:
         wait_port(self.port, "the CRM sandbox")
         self.url = f"http://127.0.0.1:{self.port}"
 
+    def seed_secrets(self, parameters: dict) -> None:
+        """Parameters for the sandbox's fake Parameters and Secrets extension."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn.request(
+            "POST",
+            "/_sandbox/secrets",
+            body=json.dumps({"parameters": parameters}),
+            headers={"content-type": "application/json"},
+        )
+        conn.getresponse().read()
+        conn.close()
+
     def _call(self, method: str):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         conn.request(method, "/_sandbox/requests")
@@ -546,6 +566,11 @@ class Bridge:
 
     def __init__(self, runtime: Runtime, moto: Moto, sandbox: Sandbox, crm: str):
         self.runtime, self.moto, self.sandbox, self.crm = runtime, moto, sandbox, crm
+        # How the secrets reach the functions: "direct" (values in the environment, the local
+        # profile), "parameter-store" (references read with GetParameters at INIT, from moto)
+        # or "extension" (references read through the sandbox's fake extension, on the first
+        # invocation), see `secrets_modes`.
+        self.secrets = "direct"
 
     def env(self, function: str) -> dict:
         sandbox = self.sandbox.url
@@ -577,6 +602,16 @@ class Bridge:
         if function == "click-to-call":
             # template.yaml: click-to-call keeps only its counters, in the cache table.
             env["PARKED_TABLE"] = ""
+        if self.secrets != "direct":
+            for name in BY_REFERENCE:
+                # Blank: the local profile's value would shadow the reference.
+                env[name] = ""
+                env[f"{name}_SSM_PARAMETER"] = f"/bench/{name.lower()}"
+            if self.secrets == "parameter-store":
+                env["AWS_ENDPOINT_URL_SSM"] = self.moto.url
+            else:
+                env["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"] = str(self.sandbox.port)
+                env["AWS_SESSION_TOKEN"] = "bench-session-token"
         if function == "hello-io":
             # A small answer from the sandbox (NetHunt's folder list, 401 without credentials).
             env["HELLO_HTTP_URL"] = f"{sandbox}/api/v1/zapier/triggers/readable-folder"
@@ -698,6 +733,31 @@ def one_cold_start(bridge: Bridge, function: str, ids: Ids, cgroup, tag):
     rss = peak_rss_kb(proc.pid)
     bridge.stop(function, proc)
     return round(cold, 2), round(warm * 1000, 2), rss, error
+
+
+def secrets_modes(bridge: Bridge, reps: int, cgroup=None, tag="") -> dict:
+    """Cold starts of SECRETS_FUNCTIONS with the secrets given directly, read from Parameter
+    Store at INIT (moto) and read through the extension on the first invocation (the
+    sandbox's fake extension): the lever "secrets at INIT" measured."""
+    ssm = boto3.client(
+        "ssm",
+        endpoint_url=bridge.moto.url,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    parameters = {f"/bench/{name.lower()}": value for name, value in BY_REFERENCE.items()}
+    for name, value in parameters.items():
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+    bridge.sandbox.seed_secrets(parameters)
+    out = {}
+    try:
+        for mode in ("direct", "parameter-store", "extension"):
+            bridge.secrets = mode
+            out[mode] = cold_starts(bridge, SECRETS_FUNCTIONS, reps, cgroup, f"{tag}-{mode}")
+    finally:
+        bridge.secrets = "direct"
+    return out
 
 
 # --- warm latency ------------------------------------------------------------------------
@@ -1011,9 +1071,14 @@ def main() -> None:
                 results["cold"] = cold_starts(bridge, functions, args.cold_reps)
                 log("init probe")
                 results["init_probe"] = init_probe(bridge, args.probe_runs, cgroup)
+                log("cold starts by secrets source (direct, Parameter Store at INIT, extension)")
+                results["cold_secrets"] = secrets_modes(bridge, args.cold_reps)
                 if cgroup:
                     log(f"cold starts under a {share:.1%} CPU quota (128 MB)")
                     results["cold_128mb"] = cold_starts(bridge, functions, args.quota_reps, cgroup, "-128mb")
+                    results["cold_secrets_128mb"] = secrets_modes(
+                        bridge, args.quota_reps, cgroup, "-128mb"
+                    )
             log(f"warm latency ({crm})")
             results.setdefault("warm", {})[crm] = warm_latency(bridge, args.warm_n)
             log(f"CRM requests per events/ file ({crm})")

@@ -340,6 +340,7 @@ pub fn router(state: AppState) -> Router {
         .route("/raw", get(page::raw))
         .route("/_sandbox/requests", get(requests).delete(clear_requests))
         .route("/_sandbox/faults", post(push_faults))
+        .route("/_sandbox/secrets", post(seed_secrets))
         .route(
             "/_sandbox/nethunt/not-found-as-404",
             post(nethunt::set_not_found_404),
@@ -473,6 +474,30 @@ async fn push_faults(
     state
         .faults
         .extend(std::iter::repeat_n(queued, request.count.min(1000)));
+    StatusCode::NO_CONTENT
+}
+
+/// What `POST /_sandbox/secrets` stores for the fake secrets extension (the benchmarks read
+/// a function's configuration through it, as a deployment with the extension layer would).
+#[derive(Debug, Default, serde::Deserialize)]
+struct SeededSecrets {
+    #[serde(default)]
+    parameters: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    secrets: std::collections::BTreeMap<String, String>,
+}
+
+async fn seed_secrets(
+    State(state): State<AppState>,
+    axum::Json(seeded): axum::Json<SeededSecrets>,
+) -> StatusCode {
+    let mut state = state.lock();
+    for (name, value) in &seeded.parameters {
+        state.seed_parameter(name, value);
+    }
+    for (id, value) in &seeded.secrets {
+        state.seed_secret(id, value);
+    }
     StatusCode::NO_CONTENT
 }
 
