@@ -20,7 +20,7 @@ use bridge_tests::emf;
 use bridge_tests::ops_cli::{Run, run};
 use bridge_tests::rig::{Rig, event_with};
 use bridge_tests::{dynamodb_endpoint, unique_table_name};
-use crm_sandbox::Fault;
+use crm_sandbox::{Fault, RequestFilter};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -301,6 +301,40 @@ async fn status_shows_the_days_calls_parked_events_and_the_last_reconcile_run() 
         text.stdout
             .starts_with("status: OK: nothing needs attention\n"),
         "{text:#?}"
+    );
+
+    // Ringostat's call log cannot be read: the reconcile run fails, and the last run (the
+    // same minute as the good one, or a later one) is that failure.
+    rig.sandbox.inject_matching(
+        Fault::ServerError { status: 503 },
+        1_000,
+        RequestFilter::path_contains("calls/list"),
+    );
+    let shipped = output.text().len();
+    let failed = rig
+        .stack
+        .reconciler
+        .reconcile(
+            "2024-04-05T09:00:00+03:00".parse().unwrap(),
+            "2024-04-05T11:00:00+03:00".parse().unwrap(),
+            Deadline::after(Duration::from_secs(60)),
+        )
+        .await;
+    rig.sandbox.clear_faults();
+    assert!(failed.is_err(), "{failed:?}");
+    metrics::flush();
+    emf::ship(&cloudwatch, &output.text()[shipped..]).await;
+    let broken = run(&vars, &["status", "--stack", &stack, "--json"]).await;
+    assert_eq!(broken.code, Some(1), "{broken:#?}");
+    let status = broken.json();
+    let reconcile = &status["metrics"]["reconcile"];
+    assert_eq!(reconcile["runs"], 2, "{reconcile:#}");
+    assert_eq!(reconcile["failed_runs"], 1, "{reconcile:#}");
+    assert_eq!(reconcile["last_run"]["result"], "failed", "{reconcile:#}");
+    let headline = status["findings"][0]["text"].as_str().unwrap();
+    assert!(
+        headline.starts_with("the last reconcile run (at ") && headline.contains(") failed"),
+        "{status:#}"
     );
 }
 
