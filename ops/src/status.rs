@@ -998,6 +998,83 @@ mod tests {
         assert!(cut.ends_with('…'));
     }
 
+    fn parked_row(age_seconds: i64) -> ParkedRow {
+        ParkedRow {
+            key: format!("after_call#ua0_-1.{age_seconds}"),
+            function: "after-call",
+            call_id: format!("ua0_-1.{age_seconds}"),
+            first_parked_at: String::new(),
+            age_seconds,
+            attempts: 2,
+            error: "CRM answered 503".into(),
+        }
+    }
+
+    fn status(parked: Section<Parked>, metrics: Section<Metrics>) -> Status {
+        let mut status = Status {
+            namespace: "RingostatBridge/test".into(),
+            hours: 24,
+            from: String::new(),
+            to: String::new(),
+            findings: Vec::new(),
+            parked,
+            metrics,
+        };
+        status.findings = findings(&status);
+        status
+    }
+
+    #[test]
+    fn many_parked_events_show_the_oldest_few_and_need_attention() {
+        let events: Vec<ParkedRow> = (0..7).rev().map(|i| parked_row(600 + i)).collect();
+        let parked = Parked {
+            count: events.len(),
+            oldest_age_seconds: Some(606),
+            events,
+        };
+        let unread = Section::Unread {
+            error: "CloudWatch GetMetricData in `RingostatBridge/test`: AccessDenied".into(),
+        };
+        let status = status(Section::Read(parked), unread);
+        // An event waiting outweighs the metrics that could not be read.
+        assert_eq!(status.verdict(), "attention");
+        let screen = text(&status, "UTC");
+        assert!(
+            screen.starts_with("status: NEEDS ATTENTION: 7 parked events, oldest 10 min: CRM"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("?? metrics not read: CloudWatch"),
+            "{screen}"
+        );
+        assert_eq!(
+            screen.matches("after-call").count(),
+            PARKED_SHOWN,
+            "{screen}"
+        );
+        assert!(
+            screen.contains("… and 2 more (--json lists them all)"),
+            "{screen}"
+        );
+        assert!(screen.ends_with("metrics: not read\n"), "{screen}");
+    }
+
+    #[test]
+    fn a_source_not_read_is_incomplete_not_ok() {
+        let empty = Parked {
+            count: 0,
+            oldest_age_seconds: None,
+            events: Vec::new(),
+        };
+        let unread = Section::Unread {
+            error: "unreachable".into(),
+        };
+        let status = status(Section::Read(empty), unread);
+        assert_eq!(status.verdict(), "incomplete");
+        assert!(text(&status, "UTC").starts_with("status: INCOMPLETE"));
+        assert_eq!(json_of(&status)["ok"], false);
+    }
+
     #[test]
     fn counts_are_whole_numbers() {
         assert_eq!(count(3.0), 3);

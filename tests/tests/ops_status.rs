@@ -355,6 +355,24 @@ async fn status_without_a_stack_is_a_wrong_command_line() {
     .await;
     assert_eq!(run_.code, Some(2), "{run_:#?}");
     assert!(run_.stderr.contains("--stack"), "{run_:#?}");
+    let hours = run(&status_vars(&rig, &[]), &["status", "--hours", "0"]).await;
+    assert_eq!(hours.code, Some(2), "{hours:#?}");
+
+    let help = run(&HashMap::new(), &["status", "--help"]).await;
+    assert_eq!(help.code, Some(0), "{help:#?}");
+    for text in [
+        "--stack",
+        "--hours",
+        "--json",
+        "METRICS_NAMESPACE",
+        "PARKED_TABLE",
+        "cloudwatch:GetMetricData",
+        "dynamodb:Scan",
+        "AWS_ENDPOINT_URL_CLOUDWATCH",
+        "3 a source",
+    ] {
+        assert!(help.stdout.contains(text), "`{text}` in {}", help.stdout);
+    }
 }
 
 #[tokio::test]
