@@ -163,6 +163,11 @@ pub struct Calls {
     pub by_outcome: BTreeMap<&'static str, u64>,
     /// The functions' outcomes that happened.
     pub by_function: BTreeMap<&'static str, BTreeMap<&'static str, u64>>,
+    /// The minute each failure outcome last happened in: is it still going on?
+    pub last_failure_at: BTreeMap<&'static str, String>,
+    /// The same minutes as the screen shows them (`HH:MM` in TIME_ZONE).
+    #[serde(skip)]
+    pub last_failure_local: BTreeMap<&'static str, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -393,11 +398,13 @@ async fn read_metrics(
     };
     let mut events = Vec::new();
     for function in CALL_FUNCTIONS {
-        for (word, _) in outcome::ALL {
+        for (word, failed) in outcome::ALL {
+            // Failures by the minute: when the last one happened is worth telling.
+            let period = if failed == Some(true) { 60 } else { whole };
             let at = add(
                 name::EVENTS,
                 vec![(dimension::FUNCTION, function), (dimension::OUTCOME, word)],
-                whole,
+                period,
             );
             events.push((function, word, at));
         }
@@ -452,7 +459,10 @@ async fn read_metrics(
         total: 0,
         by_outcome: outcome::ALL.iter().map(|(w, _)| (*w, 0)).collect(),
         by_function: BTreeMap::new(),
+        last_failure_at: BTreeMap::new(),
+        last_failure_local: BTreeMap::new(),
     };
+    let mut last_failure: BTreeMap<&'static str, i64> = BTreeMap::new();
     for (function, word, at) in events {
         let n = sum(at);
         if n > 0 {
@@ -464,6 +474,21 @@ async fn read_metrics(
                 .or_default()
                 .insert(word, n);
         }
+        let failed = outcome::ALL
+            .iter()
+            .any(|(w, f)| *w == word && *f == Some(true));
+        if let Some(minute) = latest_minute(&values[at])
+            && failed
+        {
+            let last = last_failure.entry(word).or_insert(minute);
+            *last = (*last).max(minute);
+        }
+    }
+    for (word, minute) in last_failure {
+        if let Ok(t) = Timestamp::from_second(minute) {
+            calls.last_failure_at.insert(word, t.to_string());
+            calls.last_failure_local.insert(word, hh_mm(t));
+        }
     }
     let by_reason: BTreeMap<_, _> = reasons.iter().map(|(r, at)| (*r, sum(*at))).collect();
     let total = by_reason.values().sum();
@@ -474,14 +499,7 @@ async fn read_metrics(
     };
     let last = runs
         .iter()
-        .filter_map(|(result, at)| {
-            values[*at]
-                .iter()
-                .filter(|(_, v)| *v > 0.0)
-                .map(|(t, _)| *t)
-                .max()
-                .map(|t| (t, *result))
-        })
+        .filter_map(|(result, at)| latest_minute(&values[*at]).map(|t| (t, *result)))
         // The latest minute; a failure in it wins over a success.
         .max_by_key(|(t, result)| (*t, *result == "failed"));
     let last_run = last.map(|(minute, result)| LastRun {
@@ -490,11 +508,7 @@ async fn read_metrics(
             .unwrap_or_default(),
         age_seconds: (now.as_second() - minute).max(0),
         local: Timestamp::from_second(minute)
-            .map(|t| {
-                t.to_zoned_datetime(time_zone())
-                    .strftime("%H:%M")
-                    .to_string()
-            })
+            .map(hh_mm)
             .unwrap_or_default(),
         result,
         rows: rows
@@ -527,6 +541,22 @@ async fn read_metrics(
         replay: replay.iter().map(|(o, at)| (*o, sum(*at))).collect(),
         throttled: throttles.iter().map(|(s, at)| (*s, sum(*at))).collect(),
     })
+}
+
+/// The latest minute of `values` with something counted.
+fn latest_minute(values: &[(i64, f64)]) -> Option<i64> {
+    values
+        .iter()
+        .filter(|(_, v)| *v > 0.0)
+        .map(|(t, _)| *t)
+        .max()
+}
+
+/// `t` as the screen shows a time: `HH:MM` in TIME_ZONE.
+fn hh_mm(t: Timestamp) -> String {
+    t.to_zoned_datetime(time_zone())
+        .strftime("%H:%M")
+        .to_string()
 }
 
 /// A sum of counts as a whole number (CloudWatch answers in floats).
@@ -907,8 +937,13 @@ pub fn text(status: &Status, zone: &str) -> String {
             })
             .collect();
         let mark = if failed { "!" } else { " " };
+        let last = calls
+            .last_failure_local
+            .get(word)
+            .map(|at| format!(" (last at {at})"))
+            .unwrap_or_default();
         out.push_str(&format!(
-            " {mark}{word:<15} {n:>7}  {}\n",
+            " {mark}{word:<15} {n:>7}  {}{last}\n",
             functions.join(", ")
         ));
     }

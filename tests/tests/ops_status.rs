@@ -89,6 +89,7 @@ async fn status_shows_the_days_calls_parked_events_and_the_last_reconcile_run() 
     );
     let parked_from = Timestamp::now().as_second();
     let parked = rig.invoke("after-call-3-answered-new.json").await;
+    let parked_to = Timestamp::now().as_second();
     rig.sandbox.clear_faults();
     assert_eq!(parked.status, 503, "{parked:?}");
     assert_eq!(parked.json["parked"], true);
@@ -153,6 +154,22 @@ async fn status_shows_the_days_calls_parked_events_and_the_last_reconcile_run() 
     assert_eq!(
         status["metrics"]["calls"]["by_function"],
         json!({"after-call": {"logged": 1, "duplicate": 1, "parked": 1}})
+    );
+    // When the last failure happened, to the minute.
+    let last_failures = &status["metrics"]["calls"]["last_failure_at"];
+    let last_parked: Timestamp = last_failures["parked"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{last_failures}"))
+        .parse()
+        .unwrap();
+    assert!(
+        (parked_from - 60..=parked_to).contains(&last_parked.as_second()),
+        "the minute the event was parked in: {last_parked}"
+    );
+    assert_eq!(
+        last_failures.as_object().unwrap().len(),
+        1,
+        "{last_failures}"
     );
 
     // The parked event: its call, age (since it failed, during this test) and error.
@@ -264,9 +281,14 @@ async fn status_shows_the_days_calls_parked_events_and_the_last_reconcile_run() 
             .unwrap_or_else(|| panic!("a {word} row: {text:#?}"))
             .to_owned()
     };
+    let parked_outcome = outcome_row("parked");
     assert!(
-        outcome_row("parked").starts_with(" !parked"),
+        parked_outcome.starts_with(" !parked"),
         "failures marked: {text:#?}"
+    );
+    assert!(
+        parked_outcome.ends_with(")") && parked_outcome.contains("after-call 1 (last at "),
+        "{parked_outcome}"
     );
     assert!(outcome_row("logged").contains("after-call 1"));
 
