@@ -6,14 +6,18 @@
 //! bridge-ops replay [--limit 200] [--json]            re-drive parked events
 //! bridge-ops reconcile [--from WHEN] [--to WHEN]      recover calls whose webhooks never arrived
 //! bridge-ops smoke --url URL [--json]                 one test call through the deployed API
+//! bridge-ops status [--stack NAME] [--hours 24] [--json]  the last hours at a glance
 //! ```
 //!
 //! Exit codes: 0 done, 1 a check failed or the run could not read or write something, 2 a
-//! wrong command line. Reports go to stdout, logs (and a progress bar on a terminal) to stderr.
+//! wrong command line. `status`: 0 nothing needs attention, 1 something does, 3 a source could
+//! not be read (the picture is incomplete), 2 a wrong command line. Reports go to stdout, logs
+//! (and a progress bar on a terminal) to stderr.
 
 mod progress;
 mod report;
 mod smoke;
+mod status;
 mod when;
 
 use std::process::ExitCode;
@@ -41,11 +45,15 @@ Secrets: NAME itself, or NAME_SSM_PARAMETER / NAME_SECRET_ID, read with Paramete
   API and the credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN); with
   a profile or SSO instead, export the value itself (doctor prints how).
 AWS: AWS_REGION, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL_DYNAMODB.
+status: METRICS_NAMESPACE (RingostatBridge/<stack>; or --stack), PARKED_TABLE, TIME_ZONE,
+  AWS_ENDPOINT_URL_CLOUDWATCH or AWS_ENDPOINT_URL; IAM: cloudwatch:GetMetricData and
+  dynamodb:Scan on the parked-events table (no CRM or Ringostat secret needed).
 BRIDGE_PROFILE=local fills whatever is unset with the local run's defaults (the sandbox).
 RUST_LOG sets the log level on stderr (default: warn for doctor, info for replay/reconcile).
 
 Exit codes: 0 done; 1 a check failed, or the run could not read or write something;
-2 a wrong command line.";
+2 a wrong command line. status: 0 nothing needs attention; 1 something does; 3 a source
+could not be read.";
 
 #[derive(Parser)]
 #[command(
@@ -129,6 +137,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The last hours of a deployed stack at a glance, worst news first: the parked events
+    /// with their age and error, call events by outcome, smart-forward reasons, the last
+    /// reconcile run, read from CloudWatch (GetMetricData) and the parked-events table.
+    /// Writes nothing. Exit code 0: nothing needs attention; 1: something does; 3: a source
+    /// could not be read.
+    #[command(after_long_help = ENVIRONMENT)]
+    Status {
+        /// The stack's name: its metrics are in the namespace RingostatBridge/NAME. Default:
+        /// METRICS_NAMESPACE.
+        #[arg(long, value_name = "NAME")]
+        stack: Option<String>,
+        /// Hours to look back (1 to 336).
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..=336))]
+        hours: u32,
+        /// Print the status as JSON on stdout ({"ok", "verdict", "findings", "parked",
+        /// "metrics", …}).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 const SMOKE_ENVIRONMENT: &str = "\
@@ -174,6 +201,22 @@ async fn main() -> ExitCode {
         } => {
             progress::init_logging("warn");
             smoke::command(url, token, phone, marker, json).await
+        }
+        Command::Status { stack, hours, json } => {
+            progress::init_logging("warn");
+            let Some(namespace) = status::namespace(stack.as_deref()) else {
+                tracing::error!(
+                    "name the stack: --stack NAME (its metrics are in RingostatBridge/NAME) or \
+                     METRICS_NAMESPACE"
+                );
+                return ExitCode::from(2);
+            };
+            status::run(status::Options {
+                namespace,
+                hours,
+                json,
+            })
+            .await
         }
     }
 }

@@ -53,6 +53,7 @@ pub mod click_to_call;
 pub mod crm_view;
 pub mod dataverse_env;
 pub mod dynamo_proxy;
+pub mod emf;
 pub mod fixtures;
 pub mod flows;
 pub mod gated_crm;

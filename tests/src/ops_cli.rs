@@ -1,4 +1,5 @@
-//! The `bridge-ops` binary, run for real with only the variables a test gives it.
+//! The `bridge-ops` binary, run for real by the tests (as tests/tests/ops.rs's `cli` module
+//! does; it is another package's binary, so cargo does not build it for these tests itself).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -7,8 +8,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-/// The `bridge-ops` executable, built once per test run (it is another package's binary, so
-/// cargo does not build it for these tests by itself).
+/// The `bridge-ops` executable, built once per test run.
 pub fn bridge_ops() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
@@ -59,7 +59,8 @@ impl Run {
     }
 }
 
-/// Runs `bridge-ops args…` with only `vars` (and dummy AWS credentials) in its environment.
+/// Runs `bridge-ops args…` with only `vars` (an empty value left out) and dummy AWS
+/// credentials in its environment.
 pub async fn run(vars: &HashMap<String, String>, args: &[&str]) -> Run {
     let mut command = Command::new(bridge_ops());
     command.env_clear().args(args);
@@ -76,7 +77,7 @@ pub async fn run(vars: &HashMap<String, String>, args: &[&str]) -> Run {
     ] {
         command.env(name, value);
     }
-    // The sandbox and the served functions run on this test's runtime: wait off it.
+    // The sandbox runs on the test's runtime: wait for the child off it.
     let output = tokio::task::spawn_blocking(move || command.output())
         .await
         .expect("joined")

@@ -52,6 +52,9 @@ pub mod name {
     /// A call-log row the reconciliation handled, by `Outcome` (`recovered`: a call whose
     /// webhooks never arrived, written now).
     pub const RECONCILED: &str = "Reconciled";
+    /// A reconciliation run, by `Result` (`ok`: the call log was read and its rows handled;
+    /// `failed`: it could not be): the record of the last run `bridge-ops status` shows.
+    pub const RECONCILE_RUNS: &str = "ReconcileRuns";
     /// Time (ms) from the process start until the function could answer (its app built), by
     /// `Function`: one value per new execution environment, so its sample count is the number
     /// of cold starts (no second metric to pay for).
@@ -163,6 +166,7 @@ pub fn describe() {
         name::HTTP_RETRIES,
         name::REPLAYED,
         name::RECONCILED,
+        name::RECONCILE_RUNS,
     ] {
         describe_counter!(name, Unit::Count, "");
     }
@@ -271,6 +275,14 @@ pub fn reconciled(outcome: &'static str, count: usize) {
         counter!(name::RECONCILED, dimension::OUTCOME => outcome)
             .increment(u64::try_from(count).unwrap_or(u64::MAX));
     }
+}
+
+/// A reconciliation run that ended: `ok` when it read the call log (whatever its rows
+/// became, counted by [`reconciled`]), else failed. Counted even when it found no rows, so the
+/// last run shows when nothing needed recovering.
+pub fn reconcile_run(ok: bool) {
+    let result = if ok { "ok" } else { "failed" };
+    counter!(name::RECONCILE_RUNS, dimension::RESULT => result).increment(1);
 }
 
 /// The first invocation of a new execution environment of `function`, which could answer

@@ -78,8 +78,20 @@ impl Reconciler {
     }
 
     /// Recovers the calls of `[from, to]` (instants; the call log is asked in the project's
-    /// time zone) while `deadline` leaves time for another call.
+    /// time zone) while `deadline` leaves time for another call. The run is counted (its
+    /// result, `ReconcileRuns`), the record of the last run.
     pub async fn reconcile(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        deadline: Deadline,
+    ) -> Result<ReconcileReport, ReconcileError> {
+        let result = self.reconcile_window(from, to, deadline).await;
+        telemetry::reconcile_run(result.is_ok());
+        result
+    }
+
+    async fn reconcile_window(
         &self,
         from: Timestamp,
         to: Timestamp,
