@@ -45,6 +45,9 @@ import boto3
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 LAMBDA_DIR = ROOT / "target" / "lambda"
+# The functions' binaries (bench/profiles points it at a build with other profile settings);
+# the sandbox and the probes always come from LAMBDA_DIR.
+FUNCTIONS_DIR = Path(os.environ.get("BENCH_FUNCTIONS_DIR", LAMBDA_DIR))
 WORK = ROOT / "target" / "bench"
 VENV_BIN = ROOT / ".tools" / "venv" / "bin"
 
@@ -619,7 +622,7 @@ class Bridge:
 
     def spawn(self, function: str, cgroup=None, tag="") -> subprocess.Popen:
         return start(
-            [LAMBDA_DIR / function / "bootstrap"],
+            [FUNCTIONS_DIR / function / "bootstrap"],
             env=self.env(function),
             logfile=WORK / "logs" / f"{self.crm}-{function}{tag}.log",
             cgroup=cgroup,
@@ -664,14 +667,14 @@ def answer_body(answer: dict) -> dict:
 # --- cold start --------------------------------------------------------------------------
 
 
-def cpu_quota_cgroup(share: float) -> Path | None:
+def cpu_quota_cgroup(share: float, name: str = "") -> Path | None:
     """A cgroup v1/v2 with a CFS quota of `share` of one CPU, or None where we may not."""
     period = 100_000
     for base, v2 in ((Path("/sys/fs/cgroup/cpu"), False), (Path("/sys/fs/cgroup"), True)):
         try:
             if v2 and not (base / "cgroup.controllers").read_text().split().count("cpu"):
                 continue
-            group = base / f"bridge-bench-{os.getpid()}"
+            group = base / f"bridge-bench-{os.getpid()}{name}"
             group.mkdir(exist_ok=True)
             quota = int(period * share)
             if v2:
@@ -757,6 +760,26 @@ def secrets_modes(bridge: Bridge, reps: int, cgroup=None, tag="") -> dict:
             out[mode] = cold_starts(bridge, SECRETS_FUNCTIONS, reps, cgroup, f"{tag}-{mode}")
     finally:
         bridge.secrets = "direct"
+    return out
+
+
+MEMORY_SIZES = [128, 256, 512, 1024]
+
+
+def by_memory(bridge: Bridge, reps: int) -> dict:
+    """smart-forward's cold start and warm answer under the CPU share of each memory size
+    Lambda offers it (SmartForwardMemorySize): what its default is chosen by."""
+    out = {}
+    for memory in MEMORY_SIZES:
+        group = cpu_quota_cgroup(memory / 1769, f"-{memory}mb")
+        if group is None:
+            break
+        try:
+            out[str(memory)] = cold_starts(bridge, ["smart-forward"], reps, group, f"-{memory}mb")[
+                "smart-forward"
+            ]
+        finally:
+            remove_cgroup(group)
     return out
 
 
@@ -1050,35 +1073,56 @@ def main() -> None:
     share = 128 / 1769
     cgroup = cpu_quota_cgroup(share)
     results["cpu_quota"] = {"share": round(share, 4), "available": cgroup is not None}
+    # BENCH_ONLY=cold: the cold starts alone (NetHunt), for trying a lever quickly; with
+    # `,secrets` and `,probe` the secrets sources and the init probe too.
+    only = {p for p in os.environ.get("BENCH_ONLY", "").split(",") if p}
+    only_cold = "cold" in only
     try:
-        if os.environ.get("BENCH_SKIP_CRITERION"):  # for trying the rest quickly
+        if only_cold or os.environ.get("BENCH_SKIP_CRITERION"):  # for trying the rest quickly
             results["criterion"] = criterion_estimates(WORK / "criterion")
         else:
             results["criterion"] = run_criterion(WORK / "criterion")
         results["sizes"] = sizes()
-        results["entropy"] = entropy_probe(
-            {"jitter": args.probe_jitter, "no_jitter": args.probe_nojitter}, args.probe_runs, cgroup
-        )
+        if not only_cold:
+            results["entropy"] = entropy_probe(
+                {"jitter": args.probe_jitter, "no_jitter": args.probe_nojitter},
+                args.probe_runs,
+                cgroup,
+            )
         moto = Moto()
         runtime = Runtime()
-        for crm in ("nethunt", "dataverse"):
+        for crm in ("nethunt",) if only_cold else ("nethunt", "dataverse"):
             moto.reset_tables()
             sandbox = Sandbox(crm)
             bridge = Bridge(runtime, moto, sandbox, crm)
             if crm == "nethunt":
                 log("cold starts")
                 functions = YARDSTICKS + FUNCTIONS
+                # BENCH_FUNCTIONS=a,b: only these (and the yardsticks), for trying a lever.
+                chosen = [f for f in os.environ.get("BENCH_FUNCTIONS", "").split(",") if f]
+                if chosen:
+                    functions = [f for f in functions if f in YARDSTICKS or f in chosen]
                 results["cold"] = cold_starts(bridge, functions, args.cold_reps)
-                log("init probe")
-                results["init_probe"] = init_probe(bridge, args.probe_runs, cgroup)
-                log("cold starts by secrets source (direct, Parameter Store at INIT, extension)")
-                results["cold_secrets"] = secrets_modes(bridge, args.cold_reps)
+                with_probe = not only_cold or "probe" in only
+                with_secrets = not only_cold or "secrets" in only
+                if with_probe:
+                    log("init probe")
+                    results["init_probe"] = init_probe(bridge, args.probe_runs, cgroup)
+                if with_secrets:
+                    log("cold starts by secrets source (direct, Parameter Store at INIT, extension)")
+                    results["cold_secrets"] = secrets_modes(bridge, args.cold_reps)
                 if cgroup:
                     log(f"cold starts under a {share:.1%} CPU quota (128 MB)")
                     results["cold_128mb"] = cold_starts(bridge, functions, args.quota_reps, cgroup, "-128mb")
-                    results["cold_secrets_128mb"] = secrets_modes(
-                        bridge, args.quota_reps, cgroup, "-128mb"
-                    )
+                    log("smart-forward by memory size (CPU share)")
+                    results["smart_forward_by_memory"] = by_memory(bridge, args.quota_reps)
+                    if with_secrets:
+                        results["cold_secrets_128mb"] = secrets_modes(
+                            bridge, args.quota_reps, cgroup, "-128mb"
+                        )
+            if only_cold:
+                stop(sandbox.proc)
+                continue
             log(f"warm latency ({crm})")
             results.setdefault("warm", {})[crm] = warm_latency(bridge, args.warm_n)
             log(f"CRM requests per events/ file ({crm})")

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bridge_core::ports::CrmKind;
-use bridge_tests::dynamo_proxy::DynamoProxy;
+use bridge_tests::dynamo_proxy::{Action, DynamoProxy, Rule};
 use bridge_tests::dynamodb_endpoint;
 use bridge_tests::gated_crm::GatedCrm;
 use bridge_tests::rig::{Answer, Rig, event, event_with};
@@ -188,8 +188,48 @@ async fn a_slow_dynamodb_never_costs_a_duplicate_or_a_deadline(kind: CrmKind) {
     assert_eq!(rig.crm().call_count(), 10, "every call once");
 }
 
+/// A claim whose write landed but whose answer was lost (DynamoDB wrote, then answered 500):
+/// the SDK's retry meets the record this run wrote itself. The event is still this run's: it
+/// is handled now, not refused as "in progress" until its own claim expires.
+async fn an_event_claim_whose_answer_was_lost_is_still_ours(kind: CrmKind) {
+    let proxy = DynamoProxy::start(&dynamodb_endpoint()).await;
+    let endpoint = proxy.endpoint();
+    let rig = Rig::with(kind, &[("AWS_ENDPOINT_URL_DYNAMODB", &endpoint)]).await;
+    rig.seed_existing_client();
+    proxy.rule(
+        Rule::op("PutItem")
+            .body_contains("idem#")
+            .action(Action::FailAfterForward { times: 1 }),
+    );
+    let answer = rig.send(event("after-call-1-answered-existing.json")).await;
+    answer.assert_outcome("call_logged");
+    assert_eq!(rig.crm().call_count(), 1, "the call, once");
+    let again = rig.send(event("after-call-1-answered-existing.json")).await;
+    assert_eq!(again.status, 200, "{:?}", again.json);
+    assert_eq!(rig.crm().call_count(), 1, "a re-send writes nothing");
+}
+
+/// The same for the per-number claim of a new client's contact: the run that wrote the claim
+/// creates the contact instead of waiting for itself.
+async fn a_contact_claim_whose_answer_was_lost_is_still_ours(kind: CrmKind) {
+    let proxy = DynamoProxy::start(&dynamodb_endpoint()).await;
+    let endpoint = proxy.endpoint();
+    let rig = Rig::with(kind, &[("AWS_ENDPOINT_URL_DYNAMODB", &endpoint)]).await;
+    proxy.rule(
+        Rule::op("PutItem")
+            .body_contains(NEW_NUMBER)
+            .action(Action::FailAfterForward { times: 1 }),
+    );
+    let answer = rig.send(before_call("ua0_-1712316600.7001")).await;
+    answer.assert_outcome("contact_ready");
+    assert_eq!(answer.json["new_contact"], true, "{:?}", answer.json);
+    assert_eq!(rig.crm().contact_count(), 1);
+}
+
 bridge_tests::for_both_crms!(
     multi_thread:
+    an_event_claim_whose_answer_was_lost_is_still_ours,
+    a_contact_claim_whose_answer_was_lost_is_still_ours,
     a_search_that_predates_the_winners_create_finds_one_contact,
     an_event_during_the_creators_deal_leaves_the_deal_to_it,
     twenty_events_for_one_new_number_with_a_slow_search,

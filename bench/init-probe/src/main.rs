@@ -58,10 +58,13 @@ async fn main() {
                 .time_async("Config::from_env", Config::from_env())
                 .await
                 .expect("configuration");
-            steps
+            let stack = steps
                 .time_async("Stack::from_config", Stack::from_config(config))
                 .await
                 .expect("bridge");
+            steps
+                .time_async("Adapters::prepare", stack.adapters.prepare())
+                .await;
         }
         _ => {
             steps.time("tracing subscriber", || {
@@ -82,9 +85,19 @@ async fn main() {
             steps.time("reqwest client (rustls, platform verifier)", || {
                 reqwest::Client::builder().build().expect("a client")
             });
+            steps.time("shared HTTP client (ring, webpki-roots)", || {
+                bridge_core::adapters::http::shared_client().expect("a client")
+            });
+            steps
+                .time_async("aws-config + DynamoDB client (the usual way)", async {
+                    let config =
+                        aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                    aws_sdk_dynamodb::Client::new(&config)
+                })
+                .await;
             let client = steps
                 .time_async(
-                    "aws-config + DynamoDB client",
+                    "DynamoDB client from the Lambda environment",
                     DynamoDbCache::client_for(endpoint.as_deref()),
                 )
                 .await;
@@ -100,6 +113,12 @@ async fn main() {
             }
             steps.time("aws-lc: first random bytes", || {
                 SystemRandom::new().fill(&mut [0u8; 32]).expect("random")
+            });
+            steps.time("ring: first random bytes", || {
+                use ring::rand::SecureRandom;
+                ring::rand::SystemRandom::new()
+                    .fill(&mut [0u8; 32])
+                    .expect("random")
             });
         }
     }

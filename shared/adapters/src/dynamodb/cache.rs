@@ -403,6 +403,14 @@ impl Cache for DynamoDbCache {
                 PutItemError::ConditionalCheckFailedException(failed) => {
                     let old = failed.item.unwrap_or_default();
                     match string(&old, STATE).as_deref() {
+                        // The SDK retried a claim whose write had landed (its answer was
+                        // lost): the number is this run's. What that write replaced is
+                        // unknown: check the CRM before creating.
+                        Some(CREATING)
+                            if string(&old, OWNER).as_deref() == Some(owner.as_str()) =>
+                        {
+                            Ok(ContactSlot::Free { recheck: true })
+                        }
                         Some(_) => Ok(ContactSlot::Creating),
                         None => contact_of(&key, &old).map(ContactSlot::Ready),
                     }

@@ -172,6 +172,14 @@ impl Ledger for DynamoDbLedger {
                             "claim of `{key}` was refused without the record that holds it"
                         ))
                     })?;
+                    if holds_own_claim(&old, owner) {
+                        // The SDK retried a claim whose write had landed (its answer was
+                        // lost): the record is this run's. What that write replaced is
+                        // unknown, so the run checks the CRM first.
+                        tracing::info!(key = %key, "claim: a retried write found its own record");
+                        self.mark_ambiguous(key, owner).await?;
+                        return Ok(Claim::Acquired { recheck: true });
+                    }
                     refused_claim(key, &old, now_s)
                 }
                 other => Err(unavailable(other)),
@@ -422,6 +430,12 @@ fn was_ambiguous(old: &Item, now_s: i64) -> bool {
 
 /// What a refused claim means, read from the record DynamoDB returned. The times are the ones
 /// the condition used, so code and condition agree.
+/// Whether a refusing record is an in-progress claim by `owner` itself.
+fn holds_own_claim(old: &Item, owner: &Owner) -> bool {
+    string(old, STATUS).as_deref() == Some(IN_PROGRESS)
+        && string(old, OWNER).as_deref() == Some(owner.as_str())
+}
+
 fn refused_claim(key: &str, old: &Item, now_s: i64) -> Result<Claim, CacheError> {
     let expires_at = number(old, EXPIRES_AT).ok_or_else(|| malformed(key, EXPIRES_AT))?;
     match string(old, STATUS).as_deref() {
