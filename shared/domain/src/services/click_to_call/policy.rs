@@ -8,7 +8,7 @@ use std::fmt;
 use phonenumber::Type;
 use phonenumber::country::Id as Country;
 
-use crate::phone::PhoneNumber;
+use crate::phone::{PhoneNumber, metadata_for};
 
 /// A kind of number, as libphonenumber classifies its range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,10 +142,14 @@ impl DestinationPolicy {
 
 /// The number's country (`None` for non-geographic codes) and kind, from the metadata.
 fn classify(phone: &PhoneNumber) -> (Option<Country>, NumberKind) {
-    match phonenumber::parse(None, phone.e164()) {
+    let database = metadata_for(phone);
+    match phonenumber::parse_with(database, None, phone.e164()) {
         Ok(parsed) => (
-            parsed.country().id(),
-            NumberKind(parsed.number_type(&phonenumber::metadata::DATABASE)),
+            // What `parsed.country().id()` reads, from this database rather than the world's.
+            parsed
+                .metadata(database)
+                .and_then(|metadata| metadata.id().parse().ok()),
+            NumberKind(parsed.number_type(database)),
         ),
         // A PhoneNumber is valid E.164: this does not happen, and refuses if it does.
         Err(_) => (None, NumberKind(Type::Unknown)),
@@ -159,11 +163,12 @@ pub fn country_named(code: &str) -> Option<Country> {
 
 /// `+380 50 123 4567`: the number as people read it, for the confirmation page.
 pub fn readable(phone: &PhoneNumber) -> String {
-    phonenumber::parse(None, phone.e164()).map_or_else(
+    let database = metadata_for(phone);
+    phonenumber::parse_with(database, None, phone.e164()).map_or_else(
         |_| phone.e164().to_owned(),
         |parsed| {
             parsed
-                .format()
+                .format_with(database)
                 .mode(phonenumber::Mode::International)
                 .to_string()
         },
