@@ -4,11 +4,14 @@
 //!
 //! The bodies are those of `events/`: what API Gateway hands the function. The time zone
 //! (`ParseOptions`) is built once, as the functions build it once per cold start.
+//!
+//! `phone_parse`: `PhoneNumber::parse` alone, steady state.
 
 use std::hint::black_box;
 
+use bridge_core::phone::STORED_NOTATIONS;
 use bridge_core::ringostat::{CallEvent, EventKind, ParseOptions};
-use bridge_core::{ContactRef, CrmUser, Language, ResolvedContact, call_activity};
+use bridge_core::{ContactRef, CrmUser, Language, PhoneNumber, ResolvedContact, call_activity};
 use criterion::{Criterion, criterion_group, criterion_main};
 use lambda_http::Request;
 
@@ -127,5 +130,20 @@ fn parse_map(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse_map);
+/// Steady `PhoneNumber::parse` (metadata loaded, patterns compiled): every notation of
+/// `STORED_NOTATIONS` in turn (Ukraine's metadata), and a foreign number as Ringostat writes it
+/// (read with Ukraine's first, then the world's). bench/phone-parsers.md compares the parsers.
+fn phone_parse(c: &mut Criterion) {
+    let mut group = c.benchmark_group("phone_parse");
+    group.bench_function("ukrainian notations (each)", |b| {
+        let mut notations = STORED_NOTATIONS.iter().cycle();
+        b.iter(|| PhoneNumber::parse(black_box(notations.next().expect("cycles"))))
+    });
+    group.bench_function("foreign without plus (48…)", |b| {
+        b.iter(|| PhoneNumber::parse(black_box("48221234567")))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, parse_map, phone_parse);
 criterion_main!(benches);

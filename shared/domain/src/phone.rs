@@ -7,8 +7,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use phonenumber::Mode;
+use std::sync::LazyLock;
+
 use phonenumber::country::Id as Country;
+use phonenumber::metadata::{DATABASE, Database};
 
 /// The region assumed for numbers written without a country code. Ringostat is a Ukrainian PBX.
 pub const DEFAULT_REGION: Country = Country::UA;
@@ -37,6 +39,16 @@ impl PhoneNumber {
 
     /// Parses a number, assuming `region` when no country code is given.
     pub fn parse_in(raw: &str, region: Country) -> Result<Self, PhoneError> {
+        Self::parse_using(raw, region, ukraine())
+    }
+
+    /// [`Self::parse_in`], with Ukraine's own metadata for the fast path (`None`: the world's
+    /// for everything, as the tests compare).
+    fn parse_using(
+        raw: &str,
+        region: Country,
+        ukraine: Option<&Database>,
+    ) -> Result<Self, PhoneError> {
         let raw = raw.trim();
         if raw.is_empty() {
             return Err(PhoneError::Empty);
@@ -50,40 +62,28 @@ impl PhoneNumber {
         if digits.len() < 5 {
             return Err(PhoneError::NotANumber);
         }
-        let candidate = if raw.starts_with('+') || raw.starts_with("00") {
-            raw.to_owned()
-        } else if region == Country::UA {
-            ukrainian_candidate(&digits)
-        } else {
-            raw.to_owned()
-        };
-        // International input is read without a default region: with one, libphonenumber drops
-        // the leading zero Italian numbers keep after the country code (+39 02…).
-        let international = candidate
-            .strip_prefix("00")
-            .map(|rest| format!("+{rest}"))
-            .or_else(|| candidate.starts_with('+').then(|| candidate.clone()));
-        let parsed = match &international {
-            Some(number) => parse_international(number),
-            None => phonenumber::parse(Some(region), &candidate),
-        }
-        .map_err(|_| PhoneError::NotANumber)?;
-        if phonenumber::is_valid(&parsed) {
-            return Ok(Self {
-                e164: parsed.format().mode(Mode::E164).to_string(),
-            });
-        }
-        // Ringostat writes international numbers without `+` (`48221234567` for Warsaw): when
-        // the number is not one of the default region's, read it as international.
-        if !raw.starts_with('+')
-            && let Ok(international) = phonenumber::parse(None, format!("+{digits}"))
-            && phonenumber::is_valid(&international)
+        // Ukrainian numbers, nearly all the bridge sees, are read with Ukraine's metadata alone;
+        // anything else (foreign, or not valid in Ukraine) again with the whole world's. Both
+        // read +380 numbers alike: the world has no country code 3 or 38 that could take the
+        // prefix first, and the rest depends on Ukraine's metadata only.
+        if region == Country::UA
+            && let Some(ukraine) = ukraine
+            && let Ok(number) = read(ukraine, raw, &digits, region)
+            && number.code().value() == UKRAINE_CODE
         {
-            return Ok(Self {
-                e164: international.format().mode(Mode::E164).to_string(),
-            });
+            return Ok(Self::from_valid(&number));
         }
-        Err(PhoneError::Invalid)
+        let number = read(&DATABASE, raw, &digits, region)?;
+        Ok(Self::from_valid(&number))
+    }
+
+    /// A number that [`read`] accepted: `+`, country code, national number, which is all the
+    /// crate's E.164 formatter writes. Not through it: its `Display` loads the world's metadata
+    /// even when given another database.
+    fn from_valid(number: &phonenumber::PhoneNumber) -> Self {
+        Self {
+            e164: format!("+{}{}", number.code().value(), number.national()),
+        }
     }
 
     /// `+380501234567`
@@ -166,24 +166,90 @@ impl PhoneNumber {
     }
 }
 
-/// Loads libphonenumber's metadata now. The first parse deserialises it (docs/benchmarks.md:
-/// ~86 ms of full CPU, over a second at the 128 MB CPU share); done in Lambda's INIT phase it
-/// stays out of the first call's answer, which matters most to smart forwarding.
+/// Loads Ukraine's metadata now and compiles the patterns the usual Ukrainian notations meet,
+/// so the first call's answer does not pay them (functions call this during Lambda's INIT). The
+/// whole world's metadata is left to the first foreign number: it costs ~69 ms of full CPU,
+/// almost a second at the 128 MB CPU share (bench/phone-parsers.md).
 pub fn warm_up() {
-    let _ = PhoneNumber::parse("+380441112233");
+    for raw in ["+380441112233", "0501234567"] {
+        let _ = PhoneNumber::parse(raw);
+    }
+}
+
+/// Ukraine's country calling code.
+const UKRAINE_CODE: u16 = 380;
+
+/// Ukraine's metadata alone (`phone_ua_metadata.xml`, the crate's own territory): reading it
+/// takes well under a millisecond, where the crate's world database (`DATABASE`) deserialises
+/// and checks the patterns of every region on first use. `None` only if the excerpt did not
+/// load, which a unit test rules out; everything then goes to the world database.
+fn ukraine() -> Option<&'static Database> {
+    static UKRAINE: LazyLock<Option<Database>> =
+        LazyLock::new(|| Database::parse(include_str!("phone_ua_metadata.xml")).ok());
+    UKRAINE.as_ref()
+}
+
+/// The metadata that holds `phone`'s country: Ukraine's alone for +380, the world's otherwise.
+pub(crate) fn metadata_for(phone: &PhoneNumber) -> &'static Database {
+    match ukraine() {
+        Some(ukraine) if phone.digits().starts_with("380") => ukraine,
+        _ => &DATABASE,
+    }
 }
 
 /// An international number as typed or, when that is not a valid number, with its separators
 /// dropped: the phonenumber crate reads `+38-050-123-45-67` and `+38.050.123.45.67` (a
 /// separator inside `380`) as country code 38 and refuses them.
-fn parse_international(number: &str) -> Result<phonenumber::PhoneNumber, phonenumber::ParseError> {
-    match phonenumber::parse(None, number) {
-        Ok(parsed) if phonenumber::is_valid(&parsed) => Ok(parsed),
+fn parse_international(
+    database: &Database,
+    number: &str,
+) -> Result<phonenumber::PhoneNumber, phonenumber::ParseError> {
+    match phonenumber::parse_with(database, None, number) {
+        Ok(parsed) if phonenumber::is_valid_with(database, &parsed) => Ok(parsed),
         as_typed => {
             let digits: String = number.chars().filter(char::is_ascii_digit).collect();
-            phonenumber::parse(None, format!("+{digits}")).or(as_typed)
+            phonenumber::parse_with(database, None, format!("+{digits}")).or(as_typed)
         }
     }
+}
+
+/// `raw` (trimmed, with `digits` its digits) read with `database`: a number valid there.
+fn read(
+    database: &Database,
+    raw: &str,
+    digits: &str,
+    region: Country,
+) -> Result<phonenumber::PhoneNumber, PhoneError> {
+    let candidate = if raw.starts_with('+') || raw.starts_with("00") {
+        raw.to_owned()
+    } else if region == Country::UA {
+        ukrainian_candidate(digits)
+    } else {
+        raw.to_owned()
+    };
+    // International input is read without a default region: with one, libphonenumber drops
+    // the leading zero Italian numbers keep after the country code (+39 02…).
+    let international = candidate
+        .strip_prefix("00")
+        .map(|rest| format!("+{rest}"))
+        .or_else(|| candidate.starts_with('+').then(|| candidate.clone()));
+    let parsed = match &international {
+        Some(number) => parse_international(database, number),
+        None => phonenumber::parse_with(database, Some(region), &candidate),
+    }
+    .map_err(|_| PhoneError::NotANumber)?;
+    if phonenumber::is_valid_with(database, &parsed) {
+        return Ok(parsed);
+    }
+    // Ringostat writes international numbers without `+` (`48221234567` for Warsaw): when
+    // the number is not one of the default region's, read it as international.
+    if !raw.starts_with('+')
+        && let Ok(international) = phonenumber::parse_with(database, None, format!("+{digits}"))
+        && phonenumber::is_valid_with(database, &international)
+    {
+        return Ok(international);
+    }
+    Err(PhoneError::Invalid)
 }
 
 /// Ukrainian numbers reach us with the trunk prefix of the Soviet plan (`8 050…`), with the
@@ -276,6 +342,7 @@ pub fn mask_long_numbers(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use phonenumber::Mode;
 
     #[test]
     fn every_ukrainian_notation_becomes_the_same_e164_number() {
@@ -373,6 +440,86 @@ mod tests {
             ["+48221234567", "48221234567", "0048221234567"]
         );
         assert!(terms.fragments.contains(&"123 45 67".to_owned()));
+    }
+
+    /// The excerpt is the crate's own Ukraine: after a `phonenumber` upgrade with new metadata
+    /// this fails until `phone_ua_metadata.xml` holds the new territory.
+    #[test]
+    fn ua_excerpt_matches_the_crates_metadata() {
+        let ukraine = ukraine().expect("the excerpt loads");
+        let excerpt = ukraine.by_id("UA").expect("UA in the excerpt");
+        let world = DATABASE.by_id("UA").expect("UA in the world");
+        assert_eq!(format!("{excerpt:?}"), format!("{world:?}"));
+        assert_eq!(ukraine.by_code(&UKRAINE_CODE).map(|m| m.len()), Some(1));
+        assert_eq!(DATABASE.by_code(&UKRAINE_CODE).map(|m| m.len()), Some(1));
+        // The fast path's premise: no shorter country code could take the `+38…` prefix.
+        assert!(DATABASE.by_code(&3).is_none() && DATABASE.by_code(&38).is_none());
+    }
+
+    /// Any input, however written: the fast path reads it exactly as the world's metadata does.
+    fn same_with_and_without_the_fast_path(raw: &str) {
+        let fast = PhoneNumber::parse_using(raw, DEFAULT_REGION, ukraine());
+        assert_eq!(
+            fast,
+            PhoneNumber::parse_using(raw, DEFAULT_REGION, None),
+            "{raw:?}"
+        );
+        // And the normal form is the crate's own E.164 formatting.
+        if let Ok(phone) = fast {
+            let parsed = phonenumber::parse(None, phone.e164()).expect("an E.164 number");
+            assert_eq!(phone.e164(), parsed.format().mode(Mode::E164).to_string());
+        }
+    }
+
+    #[test]
+    fn the_fast_path_reads_known_notations_as_the_world_metadata_does() {
+        for raw in STORED_NOTATIONS.iter().chain(&[
+            "00380501234567",
+            "0038-050-123-45-67",
+            "+38.050.123.45.67",
+            "(0038050) 123 45 67",
+            "380900212345",
+            "+380800123456",
+            "+380891234567",
+            "0441112233",
+            "48221234567",
+            "+48 22 123 45 67",
+            "+390212345678",
+            "3902000000",
+            "+1 (202) 555-0143",
+            "+3801234567",
+            "+38050123456789",
+            "0001112223334445556667",
+            "+800 1234 5678",
+            "+380501234567;ext=123",
+        ]) {
+            same_with_and_without_the_fast_path(raw);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// Digits after the prefixes a Ukrainian (or foreign) number starts with, split by the
+        /// separators people type.
+        #[test]
+        fn the_fast_path_reads_any_number_as_the_world_metadata_does(
+            prefix in proptest::sample::select(vec![
+                "", "+", "00", "0", "8", "80", "3", "38", "380", "+3", "+38", "+380", "0038",
+                "00380", "+380 0", "48", "+48", "7", "+7", "1", "+1", "39", "+39 0",
+            ]),
+            digits in proptest::collection::vec(0..=9u8, 0..14),
+            separators in proptest::collection::vec(
+                proptest::sample::select(vec!["", "", "", " ", "-", ".", "(", ")"]),
+                14,
+            ),
+        ) {
+            let mut raw = prefix.to_owned();
+            for (digit, separator) in digits.iter().zip(&separators) {
+                raw.push_str(separator);
+                raw.push(char::from(b'0' + digit));
+            }
+            same_with_and_without_the_fast_path(&raw);
+        }
     }
 
     #[test]

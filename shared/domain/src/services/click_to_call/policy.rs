@@ -7,8 +7,9 @@ use std::fmt;
 
 use phonenumber::Type;
 use phonenumber::country::Id as Country;
+use phonenumber::metadata::Database;
 
-use crate::phone::PhoneNumber;
+use crate::phone::{PhoneNumber, metadata_for};
 
 /// A kind of number, as libphonenumber classifies its range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,10 +143,14 @@ impl DestinationPolicy {
 
 /// The number's country (`None` for non-geographic codes) and kind, from the metadata.
 fn classify(phone: &PhoneNumber) -> (Option<Country>, NumberKind) {
-    match phonenumber::parse(None, phone.e164()) {
+    let database = metadata_for(phone);
+    match phonenumber::parse_with(database, None, phone.e164()) {
         Ok(parsed) => (
-            parsed.country().id(),
-            NumberKind(parsed.number_type(&phonenumber::metadata::DATABASE)),
+            // What `parsed.country().id()` reads, from this database rather than the world's.
+            parsed
+                .metadata(database)
+                .and_then(|metadata| metadata.id().parse().ok()),
+            NumberKind(parsed.number_type(database)),
         ),
         // A PhoneNumber is valid E.164: this does not happen, and refuses if it does.
         Err(_) => (None, NumberKind(Type::Unknown)),
@@ -159,15 +164,43 @@ pub fn country_named(code: &str) -> Option<Country> {
 
 /// `+380 50 123 4567`: the number as people read it, for the confirmation page.
 pub fn readable(phone: &PhoneNumber) -> String {
-    phonenumber::parse(None, phone.e164()).map_or_else(
-        |_| phone.e164().to_owned(),
-        |parsed| {
-            parsed
-                .format()
-                .mode(phonenumber::Mode::International)
-                .to_string()
-        },
-    )
+    let database = metadata_for(phone);
+    phonenumber::parse_with(database, None, phone.e164())
+        .ok()
+        .and_then(|parsed| international(database, &parsed))
+        .unwrap_or_else(|| phone.e164().to_owned())
+}
+
+/// The crate's `Mode::International` formatting (its `formatter` and `replace`, for a number
+/// without an extension, as an E.164 one is), done here because its `Display` loads the world's
+/// metadata even when given Ukraine's alone. `None` for a country code `database` lacks.
+fn international(database: &Database, parsed: &phonenumber::PhoneNumber) -> Option<String> {
+    let code = parsed.code().value();
+    let metadata = database.by_code(&code)?.into_iter().next()?;
+    let national = parsed.national().to_string();
+    let formats = if metadata.international_formats().is_empty() {
+        metadata.formats()
+    } else {
+        metadata.international_formats()
+    };
+    // The first format whose last leading-digits pattern matches at the start and whose
+    // pattern matches the whole number.
+    let format = formats.iter().find(|format| {
+        format.leading_digits().last().is_none_or(|leading| {
+            leading.find(&national).is_some_and(|m| m.start() == 0)
+                && format
+                    .pattern()
+                    .find(&national)
+                    .is_some_and(|m| m.start() == 0 && m.end() == national.len())
+        })
+    });
+    Some(match format {
+        Some(format) => format!(
+            "+{code} {}",
+            format.pattern().replace(&national, format.format())
+        ),
+        None => format!("+{code} {national}"),
+    })
 }
 
 #[cfg(test)]
@@ -243,5 +276,42 @@ mod tests {
         assert_eq!(country_named(" pl "), Some(Country::PL));
         assert_eq!(country_named("Ukraine"), None);
         assert_eq!(readable(&phone("0501234567")), "+380 50 123 4567");
+    }
+
+    /// `readable` writes what the crate's own International formatting writes, for Ukrainian
+    /// numbers of every kind (Ukraine's metadata) and foreign ones (the world's).
+    #[test]
+    fn readable_matches_the_crates_international_format() {
+        let mut numbers = vec![
+            "+48221234567",
+            "+442079460000",
+            "+390212345678",
+            "+12025550143",
+            "+80012345678",
+        ];
+        let ukrainian: Vec<String> = [
+            "44", "50", "63", "67", "800", "900", "89", "322", "3422", "5657",
+        ]
+        .iter()
+        .flat_map(|prefix| {
+            ["1234567", "2345678", "7654321", "1112233"]
+                .map(|rest| format!("+380{prefix}{}", &rest[..9 - prefix.len()]))
+        })
+        .collect();
+        numbers.extend(ukrainian.iter().map(String::as_str));
+        let mut checked = 0;
+        for raw in numbers {
+            let Ok(number) = PhoneNumber::parse(raw) else {
+                continue;
+            };
+            let crate_format = phonenumber::parse(None, number.e164())
+                .unwrap()
+                .format()
+                .mode(phonenumber::Mode::International)
+                .to_string();
+            assert_eq!(readable(&number), crate_format, "{raw}");
+            checked += 1;
+        }
+        assert!(checked >= 30, "only {checked} numbers were valid");
     }
 }
