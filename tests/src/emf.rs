@@ -8,20 +8,13 @@
 //! back through GetMetricData what the functions really wrote.
 
 use aws_sdk_cloudwatch::Client;
-use aws_sdk_cloudwatch::config::{Credentials, Region};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use serde_json::Value;
 
 /// A CloudWatch client for the loopback moto endpoint, with dummy credentials.
 pub fn cloudwatch_client(endpoint: &str) -> Client {
-    let config = aws_sdk_cloudwatch::Config::builder()
-        .behavior_version_latest()
-        .region(Region::new("eu-central-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "bridge-tests"))
-        .endpoint_url(endpoint)
-        .build();
-    Client::from_conf(config)
+    Client::new(&crate::loopback_sdk_config(endpoint))
 }
 
 /// One metric value set of an EMF line: where CloudWatch would file it.

@@ -23,16 +23,29 @@ pub fn dynamodb_endpoint() -> String {
     }
 }
 
-/// A DynamoDB client for the loopback endpoint, with dummy credentials: the SDK must never go
-/// looking for real ones (it would call the instance metadata service).
-pub fn dynamodb_client(endpoint: &str) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version_latest()
+/// The AWS SDK's settings for a loopback API (moto), with dummy credentials: the SDK must
+/// never go looking for real ones (it would call the instance metadata service). Any service
+/// client is made from it (`aws_sdk_ssm::Client::new(&loopback_sdk_config(…))`).
+pub fn loopback_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
         .region(Region::new("eu-central-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "bridge-tests"))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "bridge-tests",
+            )),
+        )
         .endpoint_url(endpoint)
-        .build();
-    Client::from_conf(config)
+        .build()
+}
+
+/// A DynamoDB client for the loopback endpoint ([`loopback_sdk_config`]).
+pub fn dynamodb_client(endpoint: &str) -> Client {
+    Client::new(&loopback_sdk_config(endpoint))
 }
 
 /// A table name no other test uses, so tests run in parallel without resetting moto.

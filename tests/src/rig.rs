@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use bridge_core::adapters::{DynamoDbCache, DynamoDbLedger};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bridge_core::bootstrap::{Adapters, HttpApps, Stack, click_to_call_app_from};
 use bridge_core::config::{ClickToCallConfig, Config, ConfigError, local_defaults};
@@ -76,6 +77,23 @@ impl Rig {
         wrap: impl FnOnce(Arc<dyn Crm>) -> Arc<dyn Crm>,
     ) -> Self {
         Self::start(kind, overrides, |_| {}, wrap).await
+    }
+
+    /// A rig whose CRM passes through a [`GatedCrm`] whose searches answer `search_delay`
+    /// late, and the gate, for forcing interleavings.
+    pub async fn gated(
+        kind: CrmKind,
+        overrides: &[(&str, &str)],
+        search_delay: Duration,
+    ) -> (Self, Arc<crate::gated_crm::GatedCrm>) {
+        let mut gate = None;
+        let rig = Self::with_crm(kind, overrides, |crm| {
+            let gated = crate::gated_crm::GatedCrm::with_search_delay(crm, search_delay);
+            gate = Some(Arc::clone(&gated));
+            gated
+        })
+        .await;
+        (rig, gate.expect("the rig wrapped its CRM"))
     }
 
     async fn start(

@@ -25,14 +25,8 @@ fn before_call(call_id: &str) -> lambda_http::Request {
 
 /// A rig whose CRM passes through a gate.
 async fn gated_rig(kind: CrmKind, search_delay: Duration) -> (Arc<Rig>, Arc<GatedCrm>) {
-    let mut gate = None;
-    let rig = Rig::with_crm(kind, &[], |crm| {
-        let gated = GatedCrm::with_search_delay(crm, search_delay);
-        gate = Some(Arc::clone(&gated));
-        gated
-    })
-    .await;
-    (Arc::new(rig), gate.expect("the rig wrapped its CRM"))
+    let (rig, gate) = Rig::gated(kind, &[], search_delay).await;
+    (Arc::new(rig), gate)
 }
 
 /// B searches before A creates, and claims after A is done: B must not create a second

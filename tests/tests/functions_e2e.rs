@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bridge_core::deadline::epoch_ms;
@@ -12,7 +11,6 @@ use bridge_core::ports::CrmKind;
 use bridge_core::ringostat::EventKind;
 use bridge_core::webhook;
 use bridge_tests::flows::{self, MANAGER_SIP};
-use bridge_tests::gated_crm::GatedCrm;
 use bridge_tests::rig::{Rig, event, event_with, events_dir, received_at};
 use crm_sandbox::Fault;
 use serde_json::json;
@@ -127,14 +125,12 @@ async fn smart_forward_falls_back(kind: CrmKind) {
 /// The webhook number's budget counts from API Gateway's receipt of the request: a caller who
 /// already waited 1.2 s (a cold start) leaves the lookup the rest, 0.3 s of 1.5 s.
 async fn smart_forward_budget_counts_from_arrival(kind: CrmKind) {
-    let mut gate = None;
-    let rig = Rig::with_crm(kind, &[("FORWARD_FALLBACK", "acmeua_reception")], |crm| {
-        let gated = GatedCrm::new(crm);
-        gate = Some(Arc::clone(&gated));
-        gated
-    })
+    let (rig, gate) = Rig::gated(
+        kind,
+        &[("FORWARD_FALLBACK", "acmeua_reception")],
+        Duration::ZERO,
+    )
     .await;
-    let gate = gate.expect("the rig wrapped its CRM");
     rig.seed_existing_client();
     // The CRM answers the search, and the answer is held: only the budget ends the lookup.
     gate.hold_next_searches(1);
@@ -178,21 +174,15 @@ async fn smart_forward_spent_budget_asks_nothing(kind: CrmKind) {
 /// API Gateway's time is another machine's clock: one in the future is ignored, and the
 /// budget counts from the function's own receipt of the request.
 async fn smart_forward_ignores_a_receipt_time_in_the_future(kind: CrmKind) {
-    let mut gate = None;
-    let rig = Rig::with_crm(
+    let (rig, gate) = Rig::gated(
         kind,
         &[
             ("FORWARD_FALLBACK", "acmeua_reception"),
             ("FORWARD_BUDGET_MS", "600"),
         ],
-        |crm| {
-            let gated = GatedCrm::new(crm);
-            gate = Some(Arc::clone(&gated));
-            gated
-        },
+        Duration::ZERO,
     )
     .await;
-    let gate = gate.expect("the rig wrapped its CRM");
     rig.seed_existing_client();
     let ahead = epoch_ms() + 60_000;
     let answer = rig

@@ -71,14 +71,19 @@ async fn nethunt_contact(target: &Target<NetHunt>, phone: &str, name: &str) -> S
     id
 }
 
-async fn find_ids(target: &Target<NetHunt>, query: &str) -> Vec<String> {
-    let (status, body) = target
+/// find-record's answer to `query` (up to 20 records).
+async fn find_records(target: &Target<NetHunt>, query: &str) -> (u16, Value) {
+    target
         .get(&format!(
             "/searches/find-record/{}?query={}&limit=20",
             target.folder,
             percent(query)
         ))
-        .await;
+        .await
+}
+
+async fn find_ids(target: &Target<NetHunt>, query: &str) -> Vec<String> {
+    let (status, body) = find_records(target, query).await;
     if status == 404 {
         return Vec::new(); // "no match" (NH9)
     }
@@ -91,14 +96,7 @@ async fn find_ids(target: &Target<NetHunt>, query: &str) -> Vec<String> {
 }
 
 fn percent(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// NH14: `timeZone: "Europe/Kyiv"` is accepted by create-record.
@@ -149,13 +147,7 @@ async fn nh29_ids_and_created_at_grow_with_creation() {
         let first = nethunt_contact(&target, &number, &tag).await;
         let second = nethunt_contact(&target, &number, &tag).await;
         let query = format!("\"{}\":\"{number}\"", target.fields.0);
-        let (status, body) = target
-            .get(&format!(
-                "/searches/find-record/{}?query={}&limit=20",
-                target.folder,
-                percent(&query)
-            ))
-            .await;
+        let (status, body) = find_records(&target, &query).await;
         assert_eq!(status, 200, "{}: {body}", target.label);
         let created = |id: &str| {
             body.as_array()

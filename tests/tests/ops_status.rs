@@ -104,14 +104,7 @@ async fn status_shows_the_days_calls_parked_events_and_the_last_reconcile_run() 
     assert_eq!(unknown.reason.as_deref(), Some("unknown_caller"));
     // A reconcile run recovers a call whose webhook was lost.
     rig.sandbox.state().seed_call_log(vec![lost_call()]);
-    let report = rig
-        .stack
-        .reconciler
-        .reconcile(
-            "2024-04-05T09:00:00+03:00".parse().unwrap(),
-            "2024-04-05T11:00:00+03:00".parse().unwrap(),
-            Deadline::after(Duration::from_secs(60)),
-        )
+    let report = reconcile_the_morning(&rig)
         .await
         .expect("the reconcile run reads the call log");
     assert_eq!(report.recovered, 1, "{report:?}");
@@ -333,15 +326,7 @@ async fn status_shows_the_days_calls_parked_events_and_the_last_reconcile_run() 
         RequestFilter::path_contains("calls/list"),
     );
     let shipped = output.text().len();
-    let failed = rig
-        .stack
-        .reconciler
-        .reconcile(
-            "2024-04-05T09:00:00+03:00".parse().unwrap(),
-            "2024-04-05T11:00:00+03:00".parse().unwrap(),
-            Deadline::after(Duration::from_secs(60)),
-        )
-        .await;
+    let failed = reconcile_the_morning(&rig).await;
     rig.sandbox.clear_faults();
     assert!(failed.is_err(), "{failed:?}");
     metrics::flush();
@@ -441,4 +426,18 @@ async fn status_that_cannot_read_cloudwatch_is_incomplete() {
         "{status:#}"
     );
     assert_eq!(status["metrics"]["calls"]["total"], 0, "{status:#}");
+}
+
+/// A reconcile run over the morning of the events' calls (2024-04-05, 09:00–11:00 Kyiv).
+async fn reconcile_the_morning(
+    rig: &Rig,
+) -> Result<bridge_core::services::ReconcileReport, bridge_core::services::ReconcileError> {
+    rig.stack
+        .reconciler
+        .reconcile(
+            "2024-04-05T09:00:00+03:00".parse().unwrap(),
+            "2024-04-05T11:00:00+03:00".parse().unwrap(),
+            Deadline::after(Duration::from_secs(60)),
+        )
+        .await
 }

@@ -3,19 +3,12 @@
 //! environment, Secrets Manager secrets through their `/aws/reference/secretsmanager/` name.
 #![allow(clippy::unwrap_used)]
 
-use aws_sdk_ssm::config::{Credentials, Region};
 use aws_sdk_ssm::types::ParameterType;
 use bridge_core::adapters::secret_store::{SecretStore, SecretStoreError};
-use bridge_tests::{dynamodb_endpoint, unique_table_name};
+use bridge_tests::{dynamodb_endpoint, loopback_sdk_config, unique_table_name};
 
 fn ssm_client(endpoint: &str) -> aws_sdk_ssm::Client {
-    let config = aws_sdk_ssm::Config::builder()
-        .behavior_version_latest()
-        .region(Region::new("eu-central-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "bridge-tests"))
-        .endpoint_url(endpoint)
-        .build();
-    aws_sdk_ssm::Client::from_conf(config)
+    aws_sdk_ssm::Client::new(&loopback_sdk_config(endpoint))
 }
 
 async fn put_parameter(client: &aws_sdk_ssm::Client, name: &str, value: &str) {
