@@ -70,6 +70,19 @@ FUNCTIONS = HTTP_FUNCTIONS + SCHEDULED_FUNCTIONS
 # What the functions' cold starts are compared with: the empty function, and one that makes
 # one DynamoDB and one HTTP request with the usual clients (bench/hello, bench/hello-io).
 YARDSTICKS = ["hello", "hello-io"]
+# Each function's yardstick: bench/hello-io making the DynamoDB and HTTP requests the function's
+# everyday webhook makes (cached contact; moto's recorder and the sandbox's log in the
+# "requests" tables), named hello-io-<DynamoDB requests>-<HTTP requests>.
+SAME_IO = {
+    "before-call": "hello-io-3-1",
+    "after-call": "hello-io-3-1",
+    "after-outgoing-call": "hello-io-3-1",
+    "call-analysis": "hello-io-3-1",
+    "smart-forward": "hello-io-1-0",
+    "click-to-call": "hello",
+    "replay": "hello-io-1-0",
+    "reconcile": "hello-io-0-1",
+}
 # The secrets a deployment gives by reference (template.yaml), with the local profile's values,
 # for the cold starts by secrets source (NetHunt).
 BY_REFERENCE = {
@@ -581,7 +594,7 @@ class Bridge:
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "C.UTF-8",
             "TZ": ":UTC",
-            "AWS_LAMBDA_RUNTIME_API": self.runtime.api(function),
+            "AWS_LAMBDA_RUNTIME_API": self.runtime.api(runtime_name(function)),
             "AWS_LAMBDA_FUNCTION_NAME": function,
             "AWS_LAMBDA_FUNCTION_VERSION": "1",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
@@ -615,22 +628,41 @@ class Bridge:
             else:
                 env["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"] = str(self.sandbox.port)
                 env["AWS_SESSION_TOKEN"] = "bench-session-token"
-        if function == "hello-io":
+        if function.startswith("hello-io"):
             # A small answer from the sandbox (NetHunt's folder list, 401 without credentials).
             env["HELLO_HTTP_URL"] = f"{sandbox}/api/v1/zapier/triggers/readable-folder"
+            counts = function.split("-")[2:]
+            if counts:
+                env["HELLO_DYNAMODB_REQUESTS"], env["HELLO_HTTP_REQUESTS"] = counts
         return env
 
     def spawn(self, function: str, cgroup=None, tag="") -> subprocess.Popen:
         return start(
-            [FUNCTIONS_DIR / function / "bootstrap"],
+            [binary_of(function)],
             env=self.env(function),
             logfile=WORK / "logs" / f"{self.crm}-{function}{tag}.log",
             cgroup=cgroup,
         )
 
     def stop(self, function: str, proc: subprocess.Popen) -> None:
-        self.runtime.forget(function)
+        self.runtime.forget(runtime_name(function))
         stop(proc)
+
+
+def runtime_name(function: str) -> str:
+    """The name cargo-lambda's runtime knows it by (a binary of the workspace): the hello-io-d-h
+    yardsticks are all `hello-io`, run one at a time."""
+    return "hello-io" if function.startswith("hello-io") else function
+
+
+def binary_of(function: str) -> Path:
+    """The bootstrap a function name runs: the yardsticks come from LAMBDA_DIR (hello-io-d-h
+    is hello-io with request counts), the functions from FUNCTIONS_DIR."""
+    if function.startswith("hello-io"):
+        return LAMBDA_DIR / "hello-io" / "bootstrap"
+    if function == "hello":
+        return LAMBDA_DIR / "hello" / "bootstrap"
+    return FUNCTIONS_DIR / function / "bootstrap"
 
 
 def emulator_deadline_error(function: str, answer) -> bool:
@@ -721,17 +753,17 @@ def cold_starts(bridge: Bridge, functions, reps: int, cgroup=None, tag="") -> di
 
 
 def one_cold_start(bridge: Bridge, function: str, ids: Ids, cgroup, tag):
-    name = COLD_EVENTS[function]
+    name = COLD_EVENTS["hello-io" if function.startswith("hello-io") else function]
     base = load_event(name) if name else None
     event = with_call_id(base, ids.call()) if base else None
     started = time.perf_counter()
     proc = bridge.spawn(function, cgroup=cgroup, tag=tag)
-    _, answer = bridge.runtime.invoke(function, event, keep_alive=False)
+    _, answer = bridge.runtime.invoke(runtime_name(function), event, keep_alive=False)
     cold = (time.perf_counter() - started) * 1000
     check_answer(function, "cold start", answer)
     error = int(emulator_deadline_error(function, answer))
     event = with_call_id(base, ids.call()) if base else None
-    warm, answer = bridge.runtime.invoke(function, event, keep_alive=False)
+    warm, answer = bridge.runtime.invoke(runtime_name(function), event, keep_alive=False)
     check_answer(function, "warm after cold", answer)
     rss = peak_rss_kb(proc.pid)
     bridge.stop(function, proc)
@@ -1073,6 +1105,7 @@ def main() -> None:
     share = 128 / 1769
     cgroup = cpu_quota_cgroup(share)
     results["cpu_quota"] = {"share": round(share, 4), "available": cgroup is not None}
+    results["same_io"] = SAME_IO
     # BENCH_ONLY=cold: the cold starts alone (NetHunt), for trying a lever quickly; with
     # `,secrets` and `,probe` the secrets sources and the init probe too.
     only = {p for p in os.environ.get("BENCH_ONLY", "").split(",") if p}
@@ -1097,11 +1130,11 @@ def main() -> None:
             bridge = Bridge(runtime, moto, sandbox, crm)
             if crm == "nethunt":
                 log("cold starts")
-                functions = YARDSTICKS + FUNCTIONS
-                # BENCH_FUNCTIONS=a,b: only these (and the yardsticks), for trying a lever.
+                # BENCH_FUNCTIONS=a,b: only these (and their yardsticks), for trying a lever.
                 chosen = [f for f in os.environ.get("BENCH_FUNCTIONS", "").split(",") if f]
-                if chosen:
-                    functions = [f for f in functions if f in YARDSTICKS or f in chosen]
+                measured = [f for f in FUNCTIONS if not chosen or f in chosen]
+                same_io = sorted({SAME_IO[f] for f in measured} - set(YARDSTICKS))
+                functions = YARDSTICKS + same_io + measured
                 results["cold"] = cold_starts(bridge, functions, args.cold_reps)
                 with_probe = not only_cold or "probe" in only
                 with_secrets = not only_cold or "secrets" in only

@@ -37,9 +37,11 @@ def main() -> None:
     print("### Release profile: opt-level and LTO (`bench/profiles`)")
     print()
     print(
-        "Written by `bench/profiles` (not part of `bench/run`: five full release builds). Each "
-        "variant builds `smart-forward` and `after-call` with cargo-lambda and runs the cold "
-        "starts of `bench/bench.py` on them (medians; spawn → first answer)."
+        "Written by `bench/profiles` (not part of `bench/run`: a full release build per "
+        "variant). Each variant builds `smart-forward` and `after-call` with cargo-lambda and "
+        "runs the cold starts of `bench/bench.py` on them (medians of 7 at full CPU, of 3 under "
+        "the share: the 128 MB column moves in steps of 100 ms, so read it for large "
+        "differences only). `Cargo.toml`'s `[profile.release]` is the row chosen."
     )
     print()
     print(

@@ -1,6 +1,8 @@
 //! The yardstick of `bench/run`: clients built at INIT as cargo-lambda's templates and the SDK
-//! examples build them, then on every request one DynamoDB `GetItem` (`CACHE_TABLE`, key
-//! `pk` = `hello`) and one HTTP `GET` (`HELLO_HTTP_URL`), answering what it got.
+//! examples build them, then on every request `HELLO_DYNAMODB_REQUESTS` DynamoDB `GetItem`s
+//! (`CACHE_TABLE`, key `pk` = `hello`; default 1) and `HELLO_HTTP_REQUESTS` HTTP `GET`s
+//! (`HELLO_HTTP_URL`; default 1), one after the other as a function makes them, answering what
+//! it got. bench/run gives each function a yardstick with its own everyday request counts.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::{Body, Error, Request, Response, service_fn};
@@ -13,6 +15,10 @@ async fn main() -> Result<(), Error> {
     let http = reqwest::Client::new();
     let table = std::env::var("CACHE_TABLE")?;
     let url = std::env::var("HELLO_HTTP_URL")?;
+    let count = |name: &str| -> Result<usize, Error> {
+        Ok(std::env::var(name).map_or(Ok(1), |v| v.parse())?)
+    };
+    let (reads, gets) = (count("HELLO_DYNAMODB_REQUESTS")?, count("HELLO_HTTP_REQUESTS")?);
     // The clients live as long as the process, as in the bridge's functions.
     let (dynamodb, http, table, url): (&'static _, &'static _, &'static String, &'static String) = (
         Box::leak(Box::new(dynamodb)),
@@ -21,20 +27,25 @@ async fn main() -> Result<(), Error> {
         Box::leak(Box::new(url)),
     );
     lambda_http::run(service_fn(move |_request: Request| async move {
-        let item = dynamodb
-            .get_item()
-            .table_name(table)
-            .key("pk", AttributeValue::S("hello".into()))
-            .send()
-            .await?;
-        let status = http.get(url).send().await?.status();
+        let mut items = 0;
+        for _ in 0..reads {
+            let item = dynamodb
+                .get_item()
+                .table_name(table)
+                .key("pk", AttributeValue::S("hello".into()))
+                .send()
+                .await?;
+            items += usize::from(item.item().is_some());
+        }
+        let mut statuses = Vec::new();
+        for _ in 0..gets {
+            statuses.push(http.get(url).send().await?.status().as_u16());
+        }
         Response::builder()
             .status(200)
             .header("content-type", "application/json")
             .body(Body::from(format!(
-                r#"{{"item":{},"http":{}}}"#,
-                item.item().is_some(),
-                status.as_u16()
+                r#"{{"items":{items},"http":{statuses:?}}}"#
             )))
             .map_err(Error::from)
     }))
