@@ -120,8 +120,14 @@ async fn main() {
                 // The steady request through each HTTP client (median of 21): what sharing
                 // reqwest with the SDK costs or saves per request.
                 for (name, client) in [
-                    ("DynamoDB request, steady: the SDK's own HTTPS client", &usual),
-                    ("DynamoDB request, steady: the shared reqwest client", &client),
+                    (
+                        "DynamoDB request, steady: the SDK's own HTTPS client",
+                        &usual,
+                    ),
+                    (
+                        "DynamoDB request, steady: the shared reqwest client",
+                        &client,
+                    ),
                 ] {
                     let mut times = Vec::new();
                     for _ in 0..21 {
