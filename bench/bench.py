@@ -70,18 +70,20 @@ FUNCTIONS = HTTP_FUNCTIONS + SCHEDULED_FUNCTIONS
 # What the functions' cold starts are compared with: the empty function, and one that makes
 # one DynamoDB and one HTTP request with the usual clients (bench/hello, bench/hello-io).
 YARDSTICKS = ["hello", "hello-io"]
-# Each function's yardstick: bench/hello-io making the DynamoDB and HTTP requests the function's
-# everyday webhook makes (cached contact; moto's recorder and the sandbox's log in the
-# "requests" tables), named hello-io-<DynamoDB requests>-<HTTP requests>.
+# Each function's yardstick: bench/hello-io making the DynamoDB reads and writes and the HTTP
+# requests the function's cold-start invocation makes (COLD_EVENTS: a cached contact, a fresh
+# call id), named hello-io-<DynamoDB reads>-<DynamoDB writes>-<HTTP requests>. The counts are
+# the "next" column of the NetHunt request run (moto's recorder, the sandbox's log), and
+# `yardstick_check` compares them with it after every full run.
 SAME_IO = {
-    "before-call": "hello-io-3-1",
-    "after-call": "hello-io-3-1",
-    "after-outgoing-call": "hello-io-3-1",
-    "call-analysis": "hello-io-3-1",
-    "smart-forward": "hello-io-1-0",
-    "click-to-call": "hello",
-    "replay": "hello-io-1-0",
-    "reconcile": "hello-io-0-1",
+    "before-call": "hello-io-2-2-2",  # the CRM's UTM write and Ringostat's contact sync
+    "after-call": "hello-io-3-2-1",
+    "after-outgoing-call": "hello-io-3-2-1",
+    "call-analysis": "hello-io-1-2-1",
+    "smart-forward": "hello-io-1-0-0",
+    "click-to-call": "hello-io-3-3-1",  # the dial: the confirmation spent, two limits, Ringostat
+    "replay": "hello-io-1-0-0",  # one Scan of the (empty) parked-events table
+    "reconcile": "hello-io-0-0-1",  # one page of Ringostat's call log
 }
 # The secrets a deployment gives by reference (template.yaml), with the local profile's values,
 # for the cold starts by secrets source (NetHunt).
@@ -103,8 +105,9 @@ COLD_EVENTS = {
     "after-outgoing-call": "after-outgoing-call-5-answered-existing.json",
     "call-analysis": "call-analysis-summary.json",
     "smart-forward": "smart-forward-known-client.json",
-    # The confirmation page: repeatable (click-to-call.json's confirmation is single-use).
-    "click-to-call": "click-to-call-start.json",
+    # The confirmation page's button: its job, a call through Ringostat. Each confirmation is
+    # spent once, so its marks are deleted before every invocation (`forget_click_to_call`).
+    "click-to-call": "click-to-call.json",
     "replay": None,  # scheduled: `{}` (an empty parked-events table)
     "reconcile": None,  # scheduled: `{}` (the recent window of the sandbox's call log)
 }
@@ -178,7 +181,10 @@ EXPECTED_OPS = {
 # A number not in the CRM is searched in every notation: the whole notations, then one more
 # request for the other ones (NetHunt: ORed notations; Dataverse: the last seven digits).
 OP_COST = {
-    "nethunt": {"find_unknown": 2},  # otherwise one Integration API request per operation
+    # Otherwise one Integration API request per operation. A number in no whole notation is
+    # searched again by fragments; a created contact is searched again (NetHunt has no
+    # uniqueness: the oldest contact of the number is kept), as tests/tests/crm_suite.rs counts.
+    "nethunt": {"find_unknown": 2, "create_contact": 2},
     # a phonecall is created open and closed by a second request
     "dataverse": {"log_call": 2, "find_unknown": 2},
 }
@@ -424,10 +430,17 @@ class Moto:
         self.client.delete_item(TableName=CACHE_TABLE, Key={"pk": {"S": f"contact#{digits}"}})
 
     def forget_all_contacts(self) -> None:
+        self.forget_prefix("contact#")
+
+    def forget_click_to_call(self) -> None:
+        """Spent confirmations and the call counters: the same dial can be timed again."""
+        self.forget_prefix("click-to-call#")
+
+    def forget_prefix(self, prefix: str) -> None:
         pages = self.client.get_paginator("scan").paginate(
             TableName=CACHE_TABLE,
             FilterExpression="begins_with(pk, :p)",
-            ExpressionAttributeValues={":p": {"S": "contact#"}},
+            ExpressionAttributeValues={":p": {"S": prefix}},
         )
         for page in pages:
             for item in page["Items"]:
@@ -633,7 +646,11 @@ class Bridge:
             env["HELLO_HTTP_URL"] = f"{sandbox}/api/v1/zapier/triggers/readable-folder"
             counts = function.split("-")[2:]
             if counts:
-                env["HELLO_DYNAMODB_REQUESTS"], env["HELLO_HTTP_REQUESTS"] = counts
+                (
+                    env["HELLO_DYNAMODB_READS"],
+                    env["HELLO_DYNAMODB_WRITES"],
+                    env["HELLO_HTTP_REQUESTS"],
+                ) = counts
         return env
 
     def spawn(self, function: str, cgroup=None, tag="") -> subprocess.Popen:
@@ -650,13 +667,13 @@ class Bridge:
 
 
 def runtime_name(function: str) -> str:
-    """The name cargo-lambda's runtime knows it by (a binary of the workspace): the hello-io-d-h
+    """The name cargo-lambda's runtime knows it by (a binary of the workspace): the hello-io-r-w-h
     yardsticks are all `hello-io`, run one at a time."""
     return "hello-io" if function.startswith("hello-io") else function
 
 
 def binary_of(function: str) -> Path:
-    """The bootstrap a function name runs: the yardsticks come from LAMBDA_DIR (hello-io-d-h
+    """The bootstrap a function name runs: the yardsticks come from LAMBDA_DIR (hello-io-r-w-h
     is hello-io with request counts), the functions from FUNCTIONS_DIR."""
     if function.startswith("hello-io"):
         return LAMBDA_DIR / "hello-io" / "bootstrap"
@@ -756,6 +773,8 @@ def one_cold_start(bridge: Bridge, function: str, ids: Ids, cgroup, tag):
     name = COLD_EVENTS["hello-io" if function.startswith("hello-io") else function]
     base = load_event(name) if name else None
     event = with_call_id(base, ids.call()) if base else None
+    if function == "click-to-call":
+        bridge.moto.forget_click_to_call()
     started = time.perf_counter()
     proc = bridge.spawn(function, cgroup=cgroup, tag=tag)
     _, answer = bridge.runtime.invoke(runtime_name(function), event, keep_alive=False)
@@ -763,6 +782,8 @@ def one_cold_start(bridge: Bridge, function: str, ids: Ids, cgroup, tag):
     check_answer(function, "cold start", answer)
     error = int(emulator_deadline_error(function, answer))
     event = with_call_id(base, ids.call()) if base else None
+    if function == "click-to-call":
+        bridge.moto.forget_click_to_call()
     warm, answer = bridge.runtime.invoke(runtime_name(function), event, keep_alive=False)
     check_answer(function, "warm after cold", answer)
     rss = peak_rss_kb(proc.pid)
@@ -920,8 +941,10 @@ def request_counts(bridge: Bridge) -> list[dict]:
             if isinstance(expected, dict):
                 expected = expected[bridge.crm]
             row = {"event": name, "function": function}
-            # first: no contact cached (other cache entries, e.g. a pending deal, stay)
+            # first: no contact cached (other cache entries, e.g. a pending deal, stay); a
+            # confirmation not spent yet (the cold starts spent click-to-call.json's)
             bridge.moto.forget_all_contacts()
+            bridge.moto.forget_click_to_call()
             bridge.sandbox.clear()
             # resend: the next call's webhook again, same call id: the stored answer, no CRM
             # request. smart-forward stores nothing (an answer, not a write): it looks again.
@@ -954,6 +977,31 @@ def request_counts(bridge: Bridge) -> list[dict]:
         for function, proc in procs.items():
             bridge.stop(function, proc)
     return rows
+
+
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+
+def yardstick_check(rows: list[dict]) -> dict:
+    """Each HTTP function's yardstick counts against what its cold-start event made in the
+    request run ("next": cached contact, fresh call id): {function: {"yardstick", "measured"}},
+    "measured" named as the yardstick would be."""
+    out = {}
+    for function, name in COLD_EVENTS.items():
+        row = next((r for r in rows if r["event"] == name), None)
+        if function not in SAME_IO or row is None:
+            continue
+        cell = row["next"] if function != "click-to-call" else row["first"]
+        writes = sum(op["op"] in WRITES for op in cell["dynamodb"])
+        reads = len(cell["dynamodb"]) - writes
+        http = cell["crm"] + cell["ringostat"]
+        out[function] = {
+            "yardstick": SAME_IO[function],
+            "measured": f"hello-io-{reads}-{writes}-{http}",
+        }
+        if out[function]["measured"] != SAME_IO[function]:
+            log(f"{function}: yardstick {SAME_IO[function]}, but it made {out[function]['measured']}")
+    return out
 
 
 # --- what the cold start is made of ------------------------------------------------------
@@ -1160,6 +1208,8 @@ def main() -> None:
             results.setdefault("warm", {})[crm] = warm_latency(bridge, args.warm_n)
             log(f"CRM requests per events/ file ({crm})")
             results.setdefault("requests", {})[crm] = request_counts(bridge)
+            if crm == "nethunt":
+                results["yardstick_check"] = yardstick_check(results["requests"][crm])
             stop(sandbox.proc)
     finally:
         stop_all()

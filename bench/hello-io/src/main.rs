@@ -1,6 +1,7 @@
 //! The yardstick of `bench/run`: clients built at INIT as cargo-lambda's templates and the SDK
-//! examples build them, then on every request `HELLO_DYNAMODB_REQUESTS` DynamoDB `GetItem`s
-//! (`CACHE_TABLE`, key `pk` = `hello`; default 1) and `HELLO_HTTP_REQUESTS` HTTP `GET`s
+//! examples build them, then on every request `HELLO_DYNAMODB_READS` DynamoDB `GetItem`s
+//! (`CACHE_TABLE`, key `pk` = `hello`; default 1), `HELLO_DYNAMODB_WRITES` conditional
+//! `PutItem`s of new keys (a claim's shape; default 0) and `HELLO_HTTP_REQUESTS` HTTP `GET`s
 //! (`HELLO_HTTP_URL`; default 1), one after the other as a function makes them, answering what
 //! it got. bench/run gives each function a yardstick with its own everyday request counts.
 
@@ -18,7 +19,12 @@ async fn main() -> Result<(), Error> {
     let count = |name: &str| -> Result<usize, Error> {
         Ok(std::env::var(name).map_or(Ok(1), |v| v.parse())?)
     };
-    let (reads, gets) = (count("HELLO_DYNAMODB_REQUESTS")?, count("HELLO_HTTP_REQUESTS")?);
+    let reads = count("HELLO_DYNAMODB_READS")?;
+    let writes = std::env::var("HELLO_DYNAMODB_WRITES").map_or(Ok(0), |v| v.parse())?;
+    let gets = count("HELLO_HTTP_REQUESTS")?;
+    // New keys for every write, as a claim's: this process's id and a counter.
+    let written = &*Box::leak(Box::new(std::sync::atomic::AtomicUsize::new(0)));
+    let process = std::process::id();
     // The clients live as long as the process, as in the bridge's functions.
     let (dynamodb, http, table, url): (&'static _, &'static _, &'static String, &'static String) = (
         Box::leak(Box::new(dynamodb)),
@@ -36,6 +42,16 @@ async fn main() -> Result<(), Error> {
                 .send()
                 .await?;
             items += usize::from(item.item().is_some());
+        }
+        for _ in 0..writes {
+            let n = written.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            dynamodb
+                .put_item()
+                .table_name(table)
+                .item("pk", AttributeValue::S(format!("hello#{process}#{n}")))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await?;
         }
         let mut statuses = Vec::new();
         for _ in 0..gets {
