@@ -271,6 +271,18 @@ def peak_rss_kb(pid: int) -> int | None:
     return None
 
 
+def cpu_ms(pid: int) -> float | None:
+    """CPU time the process's threads have run so far (schedstat, nanoseconds): what a CPU
+    quota charges, without the wait for the next period that the wall clock adds."""
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            total += int((task / "schedstat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return round(total / 1e6, 2)
+
+
 # --- a quiet machine ---------------------------------------------------------------------
 
 
@@ -749,7 +761,9 @@ def cold_starts(bridge: Bridge, functions, reps: int, cgroup=None, tag="") -> di
     """Spawn → first answer, then one warm invocation in the same process, `reps` times per
     function, functions interleaved so that drift spreads evenly."""
     ids = Ids("cold" + tag)
-    results = {f: {"cold_ms": [], "warm_ms": [], "rss_kb": [], "errors": 0} for f in functions}
+    results = {
+        f: {"cold_ms": [], "warm_ms": [], "rss_kb": [], "cpu_ms": [], "errors": 0} for f in functions
+    }
     # One unmeasured run each: the binary in the page cache, the client's contact cached.
     for function in functions:
         one_cold_start(bridge, function, ids, cgroup, tag)
@@ -757,7 +771,7 @@ def cold_starts(bridge: Bridge, functions, reps: int, cgroup=None, tag="") -> di
         for function in functions:
             for _attempt in range(3):
                 wait_quiet(f"cold start{tag}")
-                cold, warm, rss, error = one_cold_start(bridge, function, ids, cgroup, tag)
+                cold, warm, rss, error, cpu = one_cold_start(bridge, function, ids, cgroup, tag)
                 if os.environ.get("BENCH_NO_WAIT") or not busy():
                     break
                 log(f"{function}: a build started during the run, repeating it")
@@ -765,6 +779,7 @@ def cold_starts(bridge: Bridge, functions, reps: int, cgroup=None, tag="") -> di
             results[function]["cold_ms"].append(cold)
             results[function]["warm_ms"].append(warm)
             results[function]["rss_kb"].append(rss)
+            results[function]["cpu_ms"].append(cpu)
         log(f"cold start{tag}: round {rep + 1}/{reps} done")
     return results
 
@@ -779,6 +794,7 @@ def one_cold_start(bridge: Bridge, function: str, ids: Ids, cgroup, tag):
     proc = bridge.spawn(function, cgroup=cgroup, tag=tag)
     _, answer = bridge.runtime.invoke(runtime_name(function), event, keep_alive=False)
     cold = (time.perf_counter() - started) * 1000
+    cpu = cpu_ms(proc.pid)
     check_answer(function, "cold start", answer)
     error = int(emulator_deadline_error(function, answer))
     event = with_call_id(base, ids.call()) if base else None
@@ -788,7 +804,7 @@ def one_cold_start(bridge: Bridge, function: str, ids: Ids, cgroup, tag):
     check_answer(function, "warm after cold", answer)
     rss = peak_rss_kb(proc.pid)
     bridge.stop(function, proc)
-    return round(cold, 2), round(warm * 1000, 2), rss, error
+    return round(cold, 2), round(warm * 1000, 2), rss, error, cpu
 
 
 def secrets_modes(bridge: Bridge, reps: int, cgroup=None, tag="") -> dict:
