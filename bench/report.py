@@ -387,6 +387,17 @@ class Report:
             f"{before.COMMIT} ({before.DATE}, this machine; `bench/before.py`)."
         )
         self.w()
+        if hello == hello:  # not NaN: the cold starts ran
+            earlier = "; ".join(f"{ms(v)} ms at {k}" for k, v in before.HELLO_PACE.items())
+            self.w(
+                f"**The host's pace.** This is a shared 2-core virtual machine whose speed changes "
+                f"from hour to hour: `hello`, the same code in every run, started in {ms(hello)} ms "
+                f"in this run ({earlier}). Absolute milliseconds and microseconds (cold starts, "
+                "the 128 MB column, warm p50, the first phone parse, criterion) move with it; "
+                "ratios to the yardsticks of the same run, CPU milliseconds relative to `hello`'s, "
+                "request counts, sizes and memory do not."
+            )
+            self.w()
 
     def warm_compared(self):
         out = []
@@ -1341,6 +1352,19 @@ class Report:
         for line in missed or ["None."]:
             self.w(f"- {line}" if missed else line)
         self.w()
+        pace = hello / before.COLD["hello"][0] if hello == hello else 1.0
+        if missed and pace > 1.15:
+            fast = before.FAST_HOUR
+            self.w(
+                f"This run's host was {pace:.2f}× slower than the before run's (`hello`'s cold "
+                "start, \"The host's pace\" under the results table), and the Python stand-ins "
+                "(moto, the sandbox's clients) slow down with it: the absolute times above are "
+                f"this hour's. At {fast['run']} the same measurements gave a first phone parse "
+                f"of {fast['phone_ms']} ms, {fast['warm_within']} of 26 warm p50 within 1.15× "
+                f"and {fast['parse_map_us']} µs for parse + map; the code they time has not "
+                "grown since (the phone warm-up has shrunk)."
+            )
+            self.w()
 
 
 def main() -> None:
