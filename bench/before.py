@@ -69,15 +69,15 @@ PROBE = {
     "Bridge::from_config": (10.5, 104),
 }
 
-# The host's pace in earlier runs: `hello`'s cold start at full CPU (the same code in every
-# run), median ms. This shared machine's speed changes from hour to hour; report.py prints
-# this run's next to these so that absolute figures can be read against it.
-HELLO_PACE = {
-    "c7e1de3, 2026-12-01": 2.86,
-    "4fb8838, 2026-12-03 23:14": 1.92,
-}
 
-# The same measurements at 4fb8838 (2026-12-03 23:14, `hello` 1.92 ms: a fast hour of the host),
-# for reading a run on a slow hour: first phone parse ms, warm p50 scenarios within 1.15× of
-# WARM_P50 (of 26), parse + map µs (slowest criterion median).
-FAST_HOUR = {"run": "4fb8838, 2026-12-03 23:14", "phone_ms": 4.11, "warm_within": 26, "parse_map_us": 27.1}
+# The same measurements at 4fb8838 (2026-12-03 23:14, a fast hour of this shared host), for
+# reading a run on a slow hour: `hello`'s cold start ms (the host's pace; COLD["hello"] is
+# c7e1de3's), first phone parse ms, warm p50 scenarios within 1.15× of WARM_P50 (of 26), parse +
+# map µs (slowest criterion median).
+FAST_HOUR = {
+    "run": "4fb8838, 2026-12-03 23:14",
+    "hello_ms": 1.92,
+    "phone_ms": 4.11,
+    "warm_within": 26,
+    "parse_map_us": 27.1,
+}

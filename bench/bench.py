@@ -784,12 +784,17 @@ def cold_starts(bridge: Bridge, functions, reps: int, cgroup=None, tag="") -> di
     return results
 
 
+def unspend(bridge: Bridge, function: str) -> None:
+    """click-to-call's cold-start event is a confirmation, spent once: unspend it before each use."""
+    if function == "click-to-call":
+        bridge.moto.forget_click_to_call()
+
+
 def one_cold_start(bridge: Bridge, function: str, ids: Ids, cgroup, tag):
     name = COLD_EVENTS["hello-io" if function.startswith("hello-io") else function]
     base = load_event(name) if name else None
     event = with_call_id(base, ids.call()) if base else None
-    if function == "click-to-call":
-        bridge.moto.forget_click_to_call()
+    unspend(bridge, function)
     started = time.perf_counter()
     proc = bridge.spawn(function, cgroup=cgroup, tag=tag)
     _, answer = bridge.runtime.invoke(runtime_name(function), event, keep_alive=False)
@@ -798,8 +803,7 @@ def one_cold_start(bridge: Bridge, function: str, ids: Ids, cgroup, tag):
     check_answer(function, "cold start", answer)
     error = int(emulator_deadline_error(function, answer))
     event = with_call_id(base, ids.call()) if base else None
-    if function == "click-to-call":
-        bridge.moto.forget_click_to_call()
+    unspend(bridge, function)
     warm, answer = bridge.runtime.invoke(runtime_name(function), event, keep_alive=False)
     check_answer(function, "warm after cold", answer)
     rss = peak_rss_kb(proc.pid)

@@ -387,8 +387,11 @@ class Report:
             f"{before.COMMIT} ({before.DATE}, this machine; `bench/before.py`)."
         )
         self.w()
-        if hello == hello:  # not NaN: the cold starts ran
-            earlier = "; ".join(f"{ms(v)} ms at {k}" for k, v in before.HELLO_PACE.items())
+        if not math.isnan(hello):  # the cold starts ran
+            earlier = (
+                f"{ms(before.COLD['hello'][0])} ms at {before.COMMIT}, {before.DATE}; "
+                f"{ms(before.FAST_HOUR['hello_ms'])} ms at {before.FAST_HOUR['run']}"
+            )
             self.w(
                 f"**The host's pace.** This is a shared 2-core virtual machine whose speed changes "
                 f"from hour to hour: `hello`, the same code in every run, started in {ms(hello)} ms "
@@ -578,10 +581,10 @@ class Report:
             old = before.COLD.get(function, (None, None))[1]
             self.w(
                 f"| `{function}` | {events.get(function, '')} | {ms(row['cold'])} ({ms(row['min'])}–{ms(row['max'])}) "
-                f"| {ms(row['cpu']) if row['cpu'] else '–'} "
+                f"| {ms(row['cpu'])} "
                 f"| {row['ratio']:.1f}× | {row['ratio_io']:.2f}× | {ms(row['warm'])} "
                 f"| {row['rss_kb'] / 1024:.1f} | {ms(q['cold']) if q else '–'} "
-                f"| {ms(q['cpu']) if q and q['cpu'] else '–'} | {ms(old) if old else '–'} |"
+                f"| {ms(q['cpu']) if q else '–'} | {ms(old) if old else '–'} |"
             )
         self.w()
         self.w(
@@ -1352,7 +1355,7 @@ class Report:
         for line in missed or ["None."]:
             self.w(f"- {line}" if missed else line)
         self.w()
-        pace = hello / before.COLD["hello"][0] if hello == hello else 1.0
+        pace = 1.0 if math.isnan(hello) else hello / before.COLD["hello"][0]
         if missed and pace > 1.15:
             fast = before.FAST_HOUR
             self.w(

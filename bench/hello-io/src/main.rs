@@ -16,12 +16,12 @@ async fn main() -> Result<(), Error> {
     let http = reqwest::Client::new();
     let table = std::env::var("CACHE_TABLE")?;
     let url = std::env::var("HELLO_HTTP_URL")?;
-    let count = |name: &str| -> Result<usize, Error> {
-        Ok(std::env::var(name).map_or(Ok(1), |v| v.parse())?)
+    let count = |name: &str, default: usize| -> Result<usize, Error> {
+        Ok(std::env::var(name).map_or(Ok(default), |v| v.parse())?)
     };
-    let reads = count("HELLO_DYNAMODB_READS")?;
-    let writes = std::env::var("HELLO_DYNAMODB_WRITES").map_or(Ok(0), |v| v.parse())?;
-    let gets = count("HELLO_HTTP_REQUESTS")?;
+    let reads = count("HELLO_DYNAMODB_READS", 1)?;
+    let writes = count("HELLO_DYNAMODB_WRITES", 0)?;
+    let gets = count("HELLO_HTTP_REQUESTS", 1)?;
     // New keys for every write, as a claim's: this process's id and a counter.
     let written = &*Box::leak(Box::new(std::sync::atomic::AtomicUsize::new(0)));
     let process = std::process::id();
